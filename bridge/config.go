@@ -1,0 +1,272 @@
+package bridge
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything `phpbridge serve` can be told. Its zero value works:
+// WithDefaults fills every unset field, in this one place, and Validate says
+// what is wrong in terms a user can act on (the key and what is allowed).
+//
+// Each field is also a flag (--kebab-case of the yaml key), an environment
+// variable (PHPBRIDGE_ + the yaml key upper-cased, dashes as underscores) and
+// a key of the YAML file; see cmd/phpbridge.
+type Config struct {
+	// Listen is the public HTTP/WebSocket address. Default ":8080".
+	Listen string `yaml:"listen"`
+	// Root is the document root served as static files. Default "./public".
+	Root string `yaml:"root"`
+	// Index is the front controller, relative to Root. Default "index.php".
+	Index string `yaml:"index"`
+	// FastCGI is the PHP-FPM address: "host:port" or "unix:/path".
+	// Default "127.0.0.1:9000".
+	FastCGI string `yaml:"fastcgi"`
+	// PHPRoot is Root as PHP-FPM sees it (another path inside a container).
+	// Default: the absolute Root.
+	PHPRoot string `yaml:"php-root"`
+
+	// WSPath is the WebSocket endpoint path. Default "/ws".
+	WSPath string `yaml:"ws-path"`
+	// WSHandler is the PHP script that receives WebSocket events; it should
+	// live outside Root. Default "./ws.php".
+	WSHandler string `yaml:"ws-handler"`
+
+	// Control is the control API address, "host:port" (loopback only unless
+	// ControlAllowRemote) or "unix:/path". Default: a unix socket
+	// "phpbridge.sock" in the OS temp directory.
+	Control string `yaml:"control"`
+	// ControlToken is the bearer token of the control API. Default: generated
+	// at start and logged once.
+	ControlToken string `yaml:"control-token"`
+	// ControlAllowRemote permits a non-loopback TCP control address. Default false.
+	ControlAllowRemote bool `yaml:"control-allow-remote"`
+
+	// FastCGIMaxConns caps in-flight FastCGI requests (one connection each).
+	// Default 0: ask PHP-FPM (FCGI_GET_VALUES FCGI_MAX_CONNS, which FPM
+	// answers with pm.max_children) and fall back to 16.
+	FastCGIMaxConns int `yaml:"fastcgi-max-conns"`
+	// FastCGIConnectTimeout bounds dialing PHP-FPM. Default 5s.
+	FastCGIConnectTimeout time.Duration `yaml:"fastcgi-connect-timeout"`
+	// FastCGIReadTimeout bounds the wait for PHP's output, like nginx's
+	// fastcgi_read_timeout; past it the request is aborted and the client
+	// gets 504. Default 60s.
+	FastCGIReadTimeout time.Duration `yaml:"fastcgi-read-timeout"`
+	// FastCGIQueueTimeout bounds the wait for a free FastCGI slot when all
+	// FastCGIMaxConns are busy; past it the client gets 503. Default 30s.
+	FastCGIQueueTimeout time.Duration `yaml:"fastcgi-queue-timeout"`
+
+	// MaxBodySize is the largest request body accepted, like nginx's
+	// client_max_body_size; larger bodies get 413. Default 100 MiB.
+	MaxBodySize int64 `yaml:"max-body-size"`
+	// ReadTimeout bounds reading a request's headers and body from a client.
+	// Default 60s.
+	ReadTimeout time.Duration `yaml:"read-timeout"`
+	// WriteTimeout bounds writing a response to a client; 0 means no limit so
+	// Server-Sent Events can last. Default 0.
+	WriteTimeout time.Duration `yaml:"write-timeout"`
+	// IdleTimeout closes idle keep-alive client connections. Default 75s
+	// (nginx's keepalive_timeout).
+	IdleTimeout time.Duration `yaml:"idle-timeout"`
+	// ShutdownTimeout bounds the graceful drain on SIGTERM/SIGINT. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
+
+	// CacheControl is sent with static files when set, e.g. "public,
+	// max-age=3600". Default "" (no header).
+	CacheControl string `yaml:"cache-control"`
+	// TrustedProxies lists CIDRs whose X-Forwarded-Proto/-For are believed
+	// (HTTPS=on, REMOTE_ADDR). Default none.
+	TrustedProxies []string `yaml:"trusted-proxies"`
+	// TLSCert and TLSKey serve HTTPS on Listen when both are set. Default "".
+	TLSCert string `yaml:"tls-cert"`
+	TLSKey  string `yaml:"tls-key"`
+
+	// LogFormat is "text" or "json". Default "text".
+	LogFormat string `yaml:"log-format"`
+	// LogLevel is "debug", "info", "warn" or "error". Default "info".
+	LogLevel string `yaml:"log-level"`
+	// AccessLog is "stdout", "stderr", "off" or a file path. Default "stdout".
+	AccessLog string `yaml:"access-log"`
+	// AccessLogFormat is "combined" (nginx) or "json". Default "combined".
+	AccessLogFormat string `yaml:"access-log-format"`
+
+	// tokenGenerated records that WithDefaults made the token up, so the
+	// server logs it once.
+	tokenGenerated bool
+}
+
+// Default values, named so docs and messages quote one source.
+const (
+	DefaultListen           = ":8080"
+	DefaultRoot             = "./public"
+	DefaultIndex            = "index.php"
+	DefaultFastCGI          = "127.0.0.1:9000"
+	DefaultWSPath           = "/ws"
+	DefaultWSHandler        = "./ws.php"
+	DefaultMaxBodySize      = 100 << 20
+	DefaultFastCGIFallback  = 16
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultReadTimeout      = 60 * time.Second
+	DefaultQueueTimeout     = 30 * time.Second
+	DefaultIdleTimeout      = 75 * time.Second
+	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultLogFormat        = "text"
+	DefaultLogLevel         = "info"
+	DefaultAccessLog        = "stdout"
+	DefaultAccessLogFormat  = "combined"
+	defaultControlSocketBase = "phpbridge.sock"
+)
+
+// WithDefaults returns a copy of c with every unset field filled in and
+// paths made absolute.
+func (c Config) WithDefaults() Config {
+	set := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&c.Listen, DefaultListen)
+	set(&c.Root, DefaultRoot)
+	set(&c.Index, DefaultIndex)
+	set(&c.FastCGI, DefaultFastCGI)
+	set(&c.WSPath, DefaultWSPath)
+	set(&c.WSHandler, DefaultWSHandler)
+	set(&c.Control, "unix:"+filepath.Join(os.TempDir(), defaultControlSocketBase))
+	set(&c.LogFormat, DefaultLogFormat)
+	set(&c.LogLevel, DefaultLogLevel)
+	set(&c.AccessLog, DefaultAccessLog)
+	set(&c.AccessLogFormat, DefaultAccessLogFormat)
+	setDur(&c.FastCGIConnectTimeout, DefaultConnectTimeout)
+	setDur(&c.FastCGIReadTimeout, DefaultReadTimeout)
+	setDur(&c.FastCGIQueueTimeout, DefaultQueueTimeout)
+	setDur(&c.ReadTimeout, DefaultReadTimeout)
+	setDur(&c.IdleTimeout, DefaultIdleTimeout)
+	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.MaxBodySize == 0 {
+		c.MaxBodySize = DefaultMaxBodySize
+	}
+	if abs, err := filepath.Abs(c.Root); err == nil {
+		c.Root = abs
+	}
+	if abs, err := filepath.Abs(c.WSHandler); err == nil {
+		c.WSHandler = abs
+	}
+	set(&c.PHPRoot, c.Root)
+	if c.ControlToken == "" {
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		c.ControlToken = hex.EncodeToString(b[:])
+		c.tokenGenerated = true
+	}
+	return c
+}
+
+// Validate reports every problem of a defaulted Config at once, each naming
+// the key and what is allowed.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port (e.g. \":8080\" or \"127.0.0.1:8080\")", c.Listen)
+	}
+	if st, err := os.Stat(c.Root); err != nil || !st.IsDir() {
+		bad("root", "%q is not a readable directory", c.Root)
+	}
+	if c.Index == "" || strings.Contains(c.Index, "..") || strings.HasPrefix(c.Index, "/") {
+		bad("index", "%q must be a file name relative to the root, like \"index.php\"", c.Index)
+	}
+	if _, _, err := SplitAddress(c.FastCGI); err != nil {
+		bad("fastcgi", "%v", err)
+	}
+	if !strings.HasPrefix(c.PHPRoot, "/") {
+		bad("php-root", "%q must be an absolute path", c.PHPRoot)
+	}
+	if !strings.HasPrefix(c.WSPath, "/") {
+		bad("ws-path", "%q must start with \"/\"", c.WSPath)
+	}
+	if network, addr, err := SplitAddress(c.Control); err != nil {
+		bad("control", "%v", err)
+	} else if network == "tcp" && !c.ControlAllowRemote && !isLoopbackHostPort(addr) {
+		bad("control", "%q is not a loopback address; the control API must not be reachable from the network (use unix:/path or 127.0.0.1:port, or set control-allow-remote)", c.Control)
+	}
+	if c.Control != "" && c.Listen == strings.TrimPrefix(c.Control, "tcp:") {
+		bad("control", "must differ from listen %q: the control API is never served on the public listener", c.Listen)
+	}
+	if len(c.ControlToken) < 16 {
+		bad("control-token", "must be at least 16 characters")
+	}
+	if c.FastCGIMaxConns < 0 {
+		bad("fastcgi-max-conns", "%d must be >= 0 (0 asks PHP-FPM)", c.FastCGIMaxConns)
+	}
+	for key, d := range map[string]time.Duration{
+		"fastcgi-connect-timeout": c.FastCGIConnectTimeout, "fastcgi-read-timeout": c.FastCGIReadTimeout,
+		"fastcgi-queue-timeout": c.FastCGIQueueTimeout, "read-timeout": c.ReadTimeout,
+		"write-timeout": c.WriteTimeout, "idle-timeout": c.IdleTimeout, "shutdown-timeout": c.ShutdownTimeout,
+	} {
+		if d < 0 {
+			bad(key, "%s must not be negative", d)
+		}
+	}
+	if c.MaxBodySize < 0 {
+		bad("max-body-size", "%d must not be negative", c.MaxBodySize)
+	}
+	for _, cidr := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			bad("trusted-proxies", "%q is not a CIDR like 10.0.0.0/8", cidr)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "tls-cert and tls-key must be set together")
+	}
+	oneOf := func(key, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	oneOf("log-format", c.LogFormat, "text", "json")
+	oneOf("log-level", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("access-log-format", c.AccessLogFormat, "combined", "json")
+	return errors.Join(errs...)
+}
+
+// SplitAddress turns "unix:/path" or "host:port" into a network and address
+// for net.Dial / net.Listen.
+func SplitAddress(addr string) (network, address string, err error) {
+	if rest, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if rest == "" {
+			return "", "", fmt.Errorf("%q: unix socket path is empty", addr)
+		}
+		return "unix", rest, nil
+	}
+	addr = strings.TrimPrefix(addr, "tcp:")
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return "", "", fmt.Errorf("%q is neither host:port nor unix:/path", addr)
+	}
+	return "tcp", addr, nil
+}
+
+func isLoopbackHostPort(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
