@@ -1,0 +1,263 @@
+package fastcgi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// Config says where PHP-FPM is and how much of it to use. The zero value of
+// every field but Address works.
+type Config struct {
+	// Network is "tcp" or "unix". Default "tcp".
+	Network string
+	// Address is host:port or a socket path.
+	Address string
+	// MaxConns caps connections to PHP-FPM, busy or idle: PHP-FPM pins a
+	// child to each open connection, so more connections than
+	// pm.max_children would queue invisibly inside FPM. Default 16.
+	MaxConns int
+	// ConnectTimeout bounds a dial. Default 5s.
+	ConnectTimeout time.Duration
+	// ReadTimeout bounds each wait for PHP's output (nginx's
+	// fastcgi_read_timeout) and each write of the request. Default 60s.
+	ReadTimeout time.Duration
+	// QueueTimeout bounds the wait for a free connection when MaxConns are
+	// busy. Waiters are served first come, first served. Default 30s.
+	QueueTimeout time.Duration
+	// IdleTimeout closes connections idle this long, releasing the FPM
+	// children they pin. Default 60s.
+	IdleTimeout time.Duration
+	// Stderr receives PHP's FCGI_STDERR output one line at a time (without
+	// the newline; the slice is only valid during the call). Default: dropped.
+	Stderr func(line []byte)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Network == "" {
+		c.Network = "tcp"
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 16
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 5 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.QueueTimeout <= 0 {
+		c.QueueTimeout = 30 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	return c
+}
+
+// Client sends requests to one PHP-FPM pool. It is safe for concurrent use.
+type Client struct {
+	cfg    Config
+	slots  chan struct{} // one token per in-flight request; FIFO for waiters
+	dialer net.Dialer
+
+	mu     sync.Mutex
+	idle   []*conn // LIFO: the most recently used connection is the warmest
+	closed bool
+	stop   chan struct{}
+}
+
+// Request is one FastCGI request.
+type Request struct {
+	// Params are the CGI variables. The caller sets CONTENT_LENGTH.
+	Params *Params
+	// Body is sent as FCGI_STDIN; nil sends none. A body that is an
+	// io.Seeker (bytes.Reader) can be replayed, which lets a request that
+	// met a stale pooled connection be retried once.
+	Body io.Reader
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) *Client {
+	cfg = cfg.withDefaults()
+	c := &Client{
+		cfg:    cfg,
+		slots:  make(chan struct{}, cfg.MaxConns),
+		dialer: net.Dialer{Timeout: cfg.ConnectTimeout},
+		stop:   make(chan struct{}),
+	}
+	go c.reapIdle()
+	return c
+}
+
+// MaxConns is the effective connection cap.
+func (c *Client) MaxConns() int { return c.cfg.MaxConns }
+
+// Close closes idle connections; in-flight requests finish and their
+// connections are closed on release.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.stop)
+	}
+	idle := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	for _, cn := range idle {
+		cn.close()
+	}
+	return nil
+}
+
+// Do sends req and returns once PHP's response headers have arrived. The
+// caller must Close the Response. Cancelling ctx at any point, while the
+// body is being read too, aborts the FastCGI request.
+//
+// Errors wrap ErrUnavailable, ErrTimeout, ErrBusy, ErrProtocol, or are
+// ctx.Err().
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	if err := c.acquireSlot(ctx); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		cn, reused, err := c.getConn(ctx)
+		if err != nil {
+			c.releaseSlot()
+			return nil, err
+		}
+		resp := newResponse(c, cn, ctx)
+		err = resp.start(req)
+		if err == nil {
+			return resp, nil
+		}
+		retry := reused && attempt == 0 && !resp.received && errors.Is(err, ErrProtocol) && ctx.Err() == nil && rewind(req.Body)
+		resp.abandon()
+		if !retry {
+			c.releaseSlot()
+			return nil, err
+		}
+	}
+}
+
+// rewind seeks a replayable body back to its start.
+func rewind(body io.Reader) bool {
+	if body == nil {
+		return true
+	}
+	s, ok := body.(io.Seeker)
+	if !ok {
+		return false
+	}
+	_, err := s.Seek(0, io.SeekStart)
+	return err == nil
+}
+
+func (c *Client) acquireSlot(ctx context.Context) error {
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(c.cfg.QueueTimeout)
+	defer t.Stop()
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: %d connections in use for %s", ErrBusy, c.cfg.MaxConns, c.cfg.QueueTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) releaseSlot() { <-c.slots }
+
+// getConn takes the warmest live idle connection or dials a new one.
+func (c *Client) getConn(ctx context.Context) (cn *conn, reused bool, err error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, false, ErrClosed
+		}
+		n := len(c.idle)
+		if n == 0 {
+			c.mu.Unlock()
+			break
+		}
+		cn = c.idle[n-1]
+		c.idle[n-1] = nil
+		c.idle = c.idle[:n-1]
+		c.mu.Unlock()
+		if time.Since(cn.lastUsed) < c.cfg.IdleTimeout && cn.alive() {
+			return cn, true, nil
+		}
+		cn.close()
+	}
+	nc, err := c.dialer.DialContext(ctx, c.cfg.Network, c.cfg.Address)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, c.cfg.Network, c.cfg.Address, errors.Unwrap(err))
+	}
+	return newConn(nc), false, nil
+}
+
+// putConn returns a healthy connection to the idle stack.
+func (c *Client) putConn(cn *conn) {
+	cn.lastUsed = time.Now()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cn.close()
+		return
+	}
+	c.idle = append(c.idle, cn)
+	c.mu.Unlock()
+}
+
+// reapIdle closes connections idle longer than IdleTimeout so that the FPM
+// children they pin are free for other clients of the pool.
+func (c *Client) reapIdle() {
+	t := time.NewTicker(c.cfg.IdleTimeout / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		var old []*conn
+		c.mu.Lock()
+		keep := c.idle[:0]
+		for _, cn := range c.idle {
+			if time.Since(cn.lastUsed) >= c.cfg.IdleTimeout {
+				old = append(old, cn)
+			} else {
+				keep = append(keep, cn)
+			}
+		}
+		clear(c.idle[len(keep):])
+		c.idle = keep
+		c.mu.Unlock()
+		for _, cn := range old {
+			cn.close()
+		}
+	}
+}
+
+// IdleConns is the number of pooled idle connections (for tests and metrics).
+func (c *Client) IdleConns() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.idle)
+}
+
+// InFlight is the number of requests holding a connection.
+func (c *Client) InFlight() int { return len(c.slots) }
