@@ -64,8 +64,9 @@ type Config struct {
 	FastCGIQueueTimeout time.Duration `yaml:"fastcgi-queue-timeout"`
 
 	// MaxBodySize is the largest request body accepted, like nginx's
-	// client_max_body_size; larger bodies get 413. Default 100 MiB.
-	MaxBodySize int64 `yaml:"max-body-size"`
+	// client_max_body_size; larger bodies get 413. Default 100 MiB. The
+	// unit tag lets flags, env and YAML take "512k", "100m", "1g".
+	MaxBodySize int64 `yaml:"max-body-size" unit:"bytes"`
 	// ReadTimeout bounds reading a request's headers and body from a client.
 	// Default 60s.
 	ReadTimeout time.Duration `yaml:"read-timeout"`
