@@ -50,8 +50,11 @@ type Config struct {
 	ControlAllowRemote bool `yaml:"control-allow-remote"`
 
 	// FastCGIMaxConns caps in-flight FastCGI requests (one connection each).
-	// Default 0: ask PHP-FPM (FCGI_GET_VALUES FCGI_MAX_CONNS, which FPM
-	// answers with pm.max_children) and fall back to 16.
+	// PHP-FPM pins a child to each open connection, so this must not exceed
+	// the pool's pm.max_children. Default 0: ask the FastCGI server
+	// (FCGI_GET_VALUES FCGI_MAX_CONNS; php-cgi answers, PHP-FPM 8.x does not)
+	// and fall back to 5, the pm.max_children of Debian's and Docker's
+	// stock www.conf.
 	FastCGIMaxConns int `yaml:"fastcgi-max-conns"`
 	// FastCGIConnectTimeout bounds dialing PHP-FPM. Default 5s.
 	FastCGIConnectTimeout time.Duration `yaml:"fastcgi-connect-timeout"`
@@ -105,23 +108,23 @@ type Config struct {
 
 // Default values, named so docs and messages quote one source.
 const (
-	DefaultListen           = ":8080"
-	DefaultRoot             = "./public"
-	DefaultIndex            = "index.php"
-	DefaultFastCGI          = "127.0.0.1:9000"
-	DefaultWSPath           = "/ws"
-	DefaultWSHandler        = "./ws.php"
-	DefaultMaxBodySize      = 100 << 20
-	DefaultFastCGIFallback  = 16
-	DefaultConnectTimeout   = 5 * time.Second
-	DefaultReadTimeout      = 60 * time.Second
-	DefaultQueueTimeout     = 30 * time.Second
-	DefaultIdleTimeout      = 75 * time.Second
-	DefaultShutdownTimeout  = 30 * time.Second
-	DefaultLogFormat        = "text"
-	DefaultLogLevel         = "info"
-	DefaultAccessLog        = "stdout"
-	DefaultAccessLogFormat  = "combined"
+	DefaultListen            = ":8080"
+	DefaultRoot              = "./public"
+	DefaultIndex             = "index.php"
+	DefaultFastCGI           = "127.0.0.1:9000"
+	DefaultWSPath            = "/ws"
+	DefaultWSHandler         = "./ws.php"
+	DefaultMaxBodySize       = 100 << 20
+	DefaultFastCGIFallback   = 5
+	DefaultConnectTimeout    = 5 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultQueueTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 75 * time.Second
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultLogFormat         = "text"
+	DefaultLogLevel          = "info"
+	DefaultAccessLog         = "stdout"
+	DefaultAccessLogFormat   = "combined"
 	defaultControlSocketBase = "phpbridge.sock"
 )
 

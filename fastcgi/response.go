@@ -439,6 +439,20 @@ func (r *Response) Read(p []byte) (int, error) {
 	}
 	n := copy(p, r.pending)
 	r.pending = r.pending[n:]
+	// Fill p further with whatever has already arrived, so a burst of
+	// output becomes one write (one chunk) downstream, not one per record.
+	for n < len(p) && len(r.pending) == 0 && !r.done && r.recordBuffered() {
+		b, err := r.next()
+		if err != nil {
+			if err == io.EOF {
+				break
+			}
+			return n, err
+		}
+		k := copy(p[n:], b)
+		n += k
+		r.pending = b[k:]
+	}
 	return n, nil
 }
 

@@ -1,0 +1,171 @@
+package bridge
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+
+	"github.com/phpbridge/phpbridge/fastcgi"
+	"github.com/valyala/fasthttp"
+)
+
+// Version is the phpbridge version reported in SERVER_SOFTWARE; cmd/phpbridge
+// sets it from its build flags.
+var Version = "dev"
+
+// script names the PHP script one request runs, split like nginx's
+// fastcgi_split_path_info.
+type script struct {
+	Name     string // SCRIPT_NAME, a URI path ("/index.php")
+	PathInfo string // PATH_INFO ("/foo/bar" of "/index.php/foo/bar"), may be ""
+	// Filename is SCRIPT_FILENAME as PHP-FPM sees it (under --php-root).
+	Filename string
+}
+
+// addCGIParams adds the CGI variables of nginx's fastcgi_params (plus
+// SCRIPT_FILENAME and PATH_INFO) for the request in ctx. contentLength is
+// the body size sent as FCGI_STDIN (known even for chunked uploads, which
+// the bridge spools first). Every HTTP header becomes HTTP_*, except Proxy
+// (httpoxy) and names with underscores, which nginx also drops so that
+// "X_Forwarded_For" cannot pose as "X-Forwarded-For".
+func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc script, contentLength int64) {
+	req := &ctx.Request
+	uri := req.Header.RequestURI()
+	var query []byte
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		query = uri[i+1:]
+	}
+	p.Add("GATEWAY_INTERFACE", "CGI/1.1")
+	p.Add("SERVER_SOFTWARE", "phpbridge/"+Version)
+	p.AddBytes("REQUEST_METHOD", req.Header.Method())
+	p.AddBytes("REQUEST_URI", uri)
+	p.AddBytes("QUERY_STRING", query)
+	p.Add("SCRIPT_NAME", sc.Name)
+	p.Add("SCRIPT_FILENAME", sc.Filename)
+	p.Add("DOCUMENT_ROOT", s.cfg.PHPRoot)
+	p.Add("DOCUMENT_URI", sc.Name+sc.PathInfo)
+	if sc.PathInfo != "" {
+		p.Add("PATH_INFO", sc.PathInfo)
+		p.Add("PATH_TRANSLATED", s.cfg.PHPRoot+sc.PathInfo)
+	}
+	p.AddBytes("SERVER_PROTOCOL", req.Header.Protocol())
+	p.AddBytes("CONTENT_TYPE", req.Header.ContentType())
+	if contentLength > 0 || req.Header.ContentLength() >= 0 {
+		var b [20]byte
+		p.AddBytes("CONTENT_LENGTH", strconv.AppendInt(b[:0], contentLength, 10))
+	} else {
+		p.Add("CONTENT_LENGTH", "")
+	}
+	p.Add("REDIRECT_STATUS", "200")
+
+	remoteIP, remotePort := splitAddr(ctx.RemoteAddr())
+	https := ctx.IsTLS()
+	if s.trustedProxy(remoteIP) {
+		if proto := req.Header.Peek("X-Forwarded-Proto"); len(proto) > 0 {
+			https = bytes.EqualFold(proto, []byte("https"))
+		}
+		if ip := lastForwardedFor(req.Header.Peek("X-Forwarded-For")); ip != "" {
+			remoteIP = ip
+		}
+	}
+	p.Add("REMOTE_ADDR", remoteIP)
+	p.Add("REMOTE_PORT", remotePort)
+	localIP, localPort := splitAddr(ctx.LocalAddr())
+	p.Add("SERVER_ADDR", localIP)
+	p.Add("SERVER_PORT", localPort)
+	p.AddBytes("SERVER_NAME", hostWithoutPort(req.Header.Host()))
+	if https {
+		p.Add("HTTPS", "on")
+		p.Add("REQUEST_SCHEME", "https")
+	} else {
+		p.Add("REQUEST_SCHEME", "http")
+	}
+	p.Add("PHPBRIDGE_CONTROL", s.cfg.Control)
+	p.Add("PHPBRIDGE_TOKEN", s.cfg.ControlToken)
+
+	var name [128]byte
+	for k, v := range req.Header.AllInOrder() { // raw values: cookies exactly as sent
+		if !headerPassable(k) {
+			continue
+		}
+		p.AddBytes(string(cgiHeaderName(name[:0], k)), v)
+	}
+}
+
+// headerPassable filters headers that must not become HTTP_* params.
+func headerPassable(k []byte) bool {
+	if bytes.IndexByte(k, '_') >= 0 {
+		return false
+	}
+	return !(len(k) == 5 && bytes.EqualFold(k, []byte("Proxy")))
+}
+
+// cgiHeaderName appends "HTTP_" + name upper-cased with '-' as '_'.
+func cgiHeaderName(dst, name []byte) []byte {
+	dst = append(dst, "HTTP_"...)
+	for _, c := range name {
+		switch {
+		case c == '-':
+			c = '_'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func splitAddr(a net.Addr) (ip, port string) {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.String(), strconv.Itoa(a.Port)
+	case nil:
+		return "", ""
+	}
+	host, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), ""
+	}
+	return host, p
+}
+
+func hostWithoutPort(host []byte) []byte {
+	if len(host) > 0 && host[0] == '[' {
+		if i := bytes.IndexByte(host, ']'); i > 0 {
+			return host[1:i]
+		}
+	}
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// lastForwardedFor returns the right-most address of X-Forwarded-For: the
+// one the trusted proxy itself saw (earlier entries are client-supplied).
+func lastForwardedFor(v []byte) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if i := bytes.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	ip := net.ParseIP(string(bytes.TrimSpace(v)))
+	if ip == nil {
+		return ""
+	}
+	return ip.String()
+}
+
+func (s *Server) trustedProxy(ip string) bool {
+	if len(s.trusted) == 0 {
+		return false
+	}
+	parsed := net.ParseIP(ip)
+	for _, n := range s.trusted {
+		if n.Contains(parsed) {
+			return true
+		}
+	}
+	return false
+}

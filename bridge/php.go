@@ -1,0 +1,202 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/phpbridge/phpbridge/fastcgi"
+	"github.com/valyala/fasthttp"
+)
+
+// memoryBodyMax is the part of a request body kept in memory; fasthttp
+// streams anything larger to the handler, and chunked bodies beyond it are
+// spooled to a temp file (like nginx's client_body_temp) because PHP needs
+// CONTENT_LENGTH before the body.
+const memoryBodyMax = 64 << 10
+
+// servePHP runs the script of route through PHP-FPM and relays its answer.
+func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
+	body, length, cleanup, err := s.requestBody(ctx)
+	if cleanup != nil {
+		defer cleanup()
+	}
+	if err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			ctx.Error(fmt.Sprintf("413 Request Entity Too Large: the body exceeds %d bytes (max-body-size)\n", s.cfg.MaxBodySize), fasthttp.StatusRequestEntityTooLarge)
+			ctx.SetConnectionClose()
+			return
+		}
+		s.log.Warn("reading request body", "uri", string(ctx.RequestURI()), "err", err)
+		ctx.Error("400 Bad Request: could not read the request body\n", fasthttp.StatusBadRequest)
+		ctx.SetConnectionClose()
+		return
+	}
+	p := fastcgi.AcquireParams()
+	defer fastcgi.ReleaseParams(p)
+	s.addCGIParams(p, ctx, script{Name: route.ScriptName, PathInfo: route.PathInfo, Filename: s.phpPath(route.ScriptName)}, length)
+
+	resp, err := s.fcgi.Do(context.Background(), &fastcgi.Request{Params: p, Body: body})
+	if err != nil {
+		s.fastcgiError(ctx, err)
+		return
+	}
+	resp.Header.CopyTo(&ctx.Response.Header)
+	ctx.Response.SetStatusCode(resp.StatusCode)
+
+	buf := bodyBufPool.Get().(*bytes.Buffer)
+	b, complete, err := resp.ReadBuffered(buf.Bytes()[:0])
+	if err != nil {
+		resp.Close()
+		bodyBufPool.Put(buf)
+		s.fastcgiError(ctx, err)
+		return
+	}
+	if complete {
+		// The whole answer is in: one write with a Content-Length.
+		ctx.Response.SetBody(b)
+		resp.Close()
+		*buf = *bytes.NewBuffer(b[:0])
+		bodyBufPool.Put(buf)
+		return
+	}
+	// PHP is still producing output (flush(), SSE, a big page): stream it,
+	// chunked unless PHP declared a Content-Length. fasthttp calls Close on
+	// the stream when it is done or the client went away, which releases
+	// (or aborts) the FastCGI request.
+	st := &phpStream{resp: resp, head: b, buf: buf, log: s.log}
+	size := -1
+	if cl := resp.Header.ContentLength(); cl >= 0 {
+		size = cl
+	}
+	ctx.Response.SetBodyStream(st, size)
+}
+
+var bodyBufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
+
+// phpStream is a response body still being produced by PHP.
+type phpStream struct {
+	resp   *fastcgi.Response
+	head   []byte // body bytes that had already arrived
+	buf    *bytes.Buffer
+	log    *slog.Logger
+	closed bool
+}
+
+func (st *phpStream) Read(p []byte) (int, error) {
+	if len(st.head) > 0 {
+		n := copy(p, st.head)
+		st.head = st.head[n:]
+		return n, nil
+	}
+	n, err := st.resp.Read(p)
+	if err != nil && err != io.EOF {
+		st.log.Warn("php-fpm response cut short", "err", err)
+	}
+	return n, err
+}
+
+func (st *phpStream) Close() error {
+	if st.closed {
+		return nil
+	}
+	st.closed = true
+	st.resp.Close()
+	st.buf.Reset()
+	bodyBufPool.Put(st.buf)
+	return nil
+}
+
+// fastcgiError answers a failed FastCGI exchange the way nginx does: 502 when
+// PHP-FPM is unreachable or talks nonsense, 504 when it is too slow, 503 when
+// every connection stayed busy.
+func (s *Server) fastcgiError(ctx *fasthttp.RequestCtx, err error) {
+	status := fasthttp.StatusBadGateway
+	switch {
+	case errors.Is(err, fastcgi.ErrTimeout):
+		status = fasthttp.StatusGatewayTimeout
+	case errors.Is(err, fastcgi.ErrBusy):
+		status = fasthttp.StatusServiceUnavailable
+	}
+	s.log.Error("php-fpm request failed", "status", status, "fastcgi", s.cfg.FastCGI,
+		"method", string(ctx.Method()), "uri", string(ctx.RequestURI()), "err", err)
+	ctx.Response.Reset()
+	ctx.Error(fmt.Sprintf("%d %s\n", status, fasthttp.StatusMessage(status)), status)
+}
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// requestBody returns the body to send as FCGI_STDIN and its length. Small
+// bodies are already in memory; large ones with a Content-Length stream
+// straight through; chunked ones are spooled to a temp file first so that
+// CONTENT_LENGTH is right. The limit (max-body-size) applies to all.
+func (s *Server) requestBody(ctx *fasthttp.RequestCtx) (io.Reader, int64, func(), error) {
+	cl := ctx.Request.Header.ContentLength()
+	if cl > 0 && int64(cl) > s.cfg.MaxBodySize {
+		return nil, 0, nil, errBodyTooLarge
+	}
+	stream := ctx.RequestBodyStream()
+	if stream == nil {
+		b := ctx.Request.Body()
+		if int64(len(b)) > s.cfg.MaxBodySize {
+			return nil, 0, nil, errBodyTooLarge
+		}
+		if len(b) == 0 {
+			return nil, 0, nil, nil
+		}
+		return bytes.NewReader(b), int64(len(b)), nil, nil
+	}
+	if cl >= 0 {
+		return io.LimitReader(stream, int64(cl)), int64(cl), nil, nil
+	}
+	return s.spool(stream)
+}
+
+// spool copies a body of unknown length to memory, then to a temp file once
+// it outgrows memoryBodyMax.
+func (s *Server) spool(stream io.Reader) (io.Reader, int64, func(), error) {
+	limited := io.LimitReader(stream, s.cfg.MaxBodySize+1)
+	head := make([]byte, memoryBodyMax)
+	n, err := io.ReadFull(limited, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return bytes.NewReader(head[:n]), int64(n), nil, nil
+	}
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	f, err := os.CreateTemp("", "phpbridge-body-*")
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("spooling chunked body: %w", err)
+	}
+	_ = os.Remove(f.Name()) // unlinked: the data disappears with the descriptor
+	cleanup := func() { _ = f.Close() }
+	if _, err := f.Write(head); err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	rest, err := io.Copy(f, limited)
+	if err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	total := int64(n) + rest
+	if total > s.cfg.MaxBodySize {
+		cleanup()
+		return nil, 0, nil, errBodyTooLarge
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	return f, total, cleanup, nil
+}
+
+// phpPath maps a script's URI path to the file name PHP-FPM sees.
+func (s *Server) phpPath(scriptName string) string {
+	return s.cfg.PHPRoot + scriptName
+}
