@@ -6,6 +6,7 @@ require (
 	github.com/fasthttp/websocket v1.5.12
 	github.com/valyala/fasthttp v1.77.0
 	github.com/yookoala/gofast v0.8.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
@@ -15,7 +16,6 @@ require (
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/tools v0.30.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 replace github.com/molecule-man/go-brrr => github.com/molecule-man/go-brrr v1.0.1
