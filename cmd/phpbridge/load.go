@@ -417,6 +417,9 @@ func loadFile(path string, cfg *bridge.Config, from map[string]string) []error {
 // flags and env (so "100m" and "30s" work everywhere); null leaves the
 // default.
 func setNode(o option, field reflect.Value, v *yaml.Node) error {
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
 	switch {
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		return nil

@@ -357,3 +357,13 @@ func TestEveryFieldIsAnOption(t *testing.T) {
 		t.Errorf("env of php-root = %s", o.env)
 	}
 }
+
+func TestLoadYAMLAnchors(t *testing.T) {
+	ld, err := load([]string{"--config", writeConfig(t, "read-timeout: &t 45s\nidle-timeout: *t\n")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ld.cfg.IdleTimeout != 45*time.Second {
+		t.Fatalf("idle-timeout = %v; want the anchored 45s", ld.cfg.IdleTimeout)
+	}
+}

@@ -186,7 +186,7 @@ var optionHelp = map[string]struct{ text, def, arg string }{
 	"ws-path":                 {"WebSocket endpoint path", bridge.DefaultWSPath, "PATH"},
 	"ws-handler":              {"PHP script receiving WebSocket events; keep it outside the root", bridge.DefaultWSHandler, "FILE"},
 	"control":                 {"control API address, unix:/path or a loopback host:port", "unix:$TMPDIR/phpbridge.sock", "ADDR"},
-	"control-token":           {"bearer token of the control API, at least 16 characters", "generated, logged once", "TOKEN"},
+	"control-token":           {"bearer token of the control API, at least 16 characters; prefer the env or file, flags show in ps", "generated, logged once", "TOKEN"},
 	"control-allow-remote":    {"allow a non-loopback TCP control address", "false", ""},
 	"fastcgi-max-conns":       {"cap on in-flight FastCGI requests; 0 asks PHP-FPM", "0", ""},
 	"fastcgi-connect-timeout": {"timeout dialing PHP-FPM", fmtDuration(bridge.DefaultConnectTimeout), ""},
