@@ -48,3 +48,12 @@ func (p *Params) Each(fn func(name, value string)) { parseNameValues(p.buf, fn) 
 
 // encoded is the params' wire form (the content of FCGI_PARAMS records).
 func (p *Params) encoded() []byte { return p.buf }
+
+// Encoded returns the params in wire encoding. The slice aliases p's
+// memory: copy it (bytes.Clone) to keep a snapshot beyond p's next change,
+// e.g. the upgrade request's params that every WebSocket event reuses.
+func (p *Params) Encoded() []byte { return p.buf }
+
+// AppendEncoded appends params already in wire encoding (from Encoded), so
+// a stored snapshot costs one copy per request instead of re-encoding.
+func (p *Params) AppendEncoded(b []byte) { p.buf = append(p.buf, b...) }
