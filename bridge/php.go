@@ -28,6 +28,7 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	}
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
+			s.drainBody(ctx)
 			ctx.Error(fmt.Sprintf("413 Request Entity Too Large: the body exceeds %d bytes (max-body-size)\n", s.cfg.MaxBodySize), fasthttp.StatusRequestEntityTooLarge)
 			ctx.SetConnectionClose()
 			return
@@ -71,8 +72,8 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	// (or aborts) the FastCGI request.
 	st := &phpStream{resp: resp, head: b, buf: buf, log: s.log}
 	size := -1
-	if cl := resp.Header.ContentLength(); cl >= 0 {
-		size = cl
+	if len(resp.Header.Peek(fasthttp.HeaderContentLength)) > 0 {
+		size = resp.Header.ContentLength()
 	}
 	ctx.Response.SetBodyStream(st, size)
 }
@@ -130,6 +131,18 @@ func (s *Server) fastcgiError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var errBodyTooLarge = errors.New("request body too large")
+
+// drainLimit bounds how much of a refused body is read and thrown away.
+const drainLimit = 256 << 20
+
+// drainBody reads and discards (a bounded amount of) a refused request body
+// before the 413 goes out, like nginx's lingering close: a client still
+// sending would otherwise meet a connection reset instead of the answer.
+func (s *Server) drainBody(ctx *fasthttp.RequestCtx) {
+	if stream := ctx.RequestBodyStream(); stream != nil {
+		_, _ = io.CopyN(io.Discard, stream, drainLimit)
+	}
+}
 
 // requestBody returns the body to send as FCGI_STDIN and its length. Small
 // bodies are already in memory; large ones with a Content-Length stream

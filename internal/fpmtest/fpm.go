@@ -131,7 +131,9 @@ php_admin_flag[log_errors] = on
 
 func (f *FPM) start() {
 	f.t.Helper()
-	cmd := exec.Command(Binary(), "-F", "-R", "-n", "-y", f.conf)
+	// Debian's php.ini (production values: output_buffering=4096,
+	// display_errors=Off) applies, as it would in a real deployment.
+	cmd := exec.Command(Binary(), "-F", "-R", "-y", f.conf)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
