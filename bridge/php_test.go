@@ -47,8 +47,8 @@ func decodeDump(t *testing.T, body string) dump {
 
 func TestPHPRoutingAndParams(t *testing.T) {
 	a := startApp(t, map[string]string{
-		"index.php":    dumpServer,
-		"sub/info.php": dumpServer,
+		"index.php":     dumpServer,
+		"sub/info.php":  dumpServer,
 		"sub/index.php": dumpServer,
 	}, nil, func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8"} })
 	root := a.Root
