@@ -101,6 +101,52 @@ type Config struct {
 	// AccessLogFormat is "combined" (nginx) or "json". Default "combined".
 	AccessLogFormat string `yaml:"access-log-format"`
 
+	// WebSocket endpoint (see docs/websocket-protocol.md).
+
+	// WSAllowedOrigins lists the browser origins allowed to open a WebSocket,
+	// against cross-site WebSocket hijacking: a full origin
+	// ("https://app.example.com"), a host ("app.example.com", any scheme),
+	// "*.example.com" for its subdomains, or "*" for any. Clients that send
+	// no Origin (non-browsers) are always allowed. Default none: only an
+	// Origin whose host:port equals the request's Host.
+	WSAllowedOrigins []string `yaml:"ws-allowed-origins"`
+	// WSMaxMessageSize is the largest message a client may send, after
+	// reassembly and inflation; larger ones close the connection with 1009
+	// without being buffered. Default 1 MiB.
+	WSMaxMessageSize int64 `yaml:"ws-max-message-size" unit:"bytes"`
+	// WSPingInterval is how often the bridge pings each client, so that
+	// proxies with an idle cut (nginx's 60s) keep the connection and dead
+	// peers are found (LaravelS heartbeat_check_interval). Default 25s.
+	WSPingInterval time.Duration `yaml:"ws-ping-interval"`
+	// WSIdleTimeout closes a connection (1001 "idle timeout") that sent
+	// nothing, not even a pong, for this long (LaravelS
+	// heartbeat_idle_time). Must exceed ws-ping-interval. Default 60s.
+	WSIdleTimeout time.Duration `yaml:"ws-idle-timeout"`
+	// WSQueueSize is how many messages of one connection may wait for PHP;
+	// when full the bridge stops reading that socket (TCP backpressure)
+	// until PHP catches up. Default 16.
+	WSQueueSize int `yaml:"ws-queue-size"`
+	// WSSendQueueSize is how many messages may wait to be written to one
+	// client; a client that lets more pile up is disconnected (1008) rather
+	// than growing memory. Default 64.
+	WSSendQueueSize int `yaml:"ws-send-queue-size"`
+	// WSWriteTimeout bounds writing one message to a client; a client that
+	// does not take it in time is disconnected (1008). Default 10s.
+	WSWriteTimeout time.Duration `yaml:"ws-write-timeout"`
+	// WSCompression negotiates permessage-deflate (no context takeover)
+	// with clients that offer it. Default false.
+	WSCompression bool `yaml:"ws-compression"`
+	// WSOnPHPError is what a message event that PHP-FPM failed (down, timed
+	// out, status 5xx) does to its connection: "keep" logs and keeps it
+	// open, "close" closes it with 1011. Default "keep".
+	WSOnPHPError string `yaml:"ws-on-php-error"`
+	// WSCloseRetry bounds how long a close event that cannot reach PHP-FPM
+	// is retried before it is logged as lost. Default 30s.
+	WSCloseRetry time.Duration `yaml:"ws-close-retry"`
+	// WSNodeID is this node's number in connection ids (WS_FD), 0 to 63;
+	// nodes running at the same time need different ones. Default 0.
+	WSNodeID int `yaml:"ws-node-id"`
+
 	// tokenGenerated records that WithDefaults made the token up, so the
 	// server logs it once.
 	tokenGenerated bool
@@ -126,6 +172,16 @@ const (
 	DefaultAccessLog         = "stdout"
 	DefaultAccessLogFormat   = "combined"
 	defaultControlSocketBase = "phpbridge.sock"
+
+	DefaultWSMaxMessageSize = 1 << 20
+	DefaultWSPingInterval   = 25 * time.Second
+	DefaultWSIdleTimeout    = 60 * time.Second
+	DefaultWSQueueSize      = 16
+	DefaultWSSendQueueSize  = 64
+	DefaultWSWriteTimeout   = 10 * time.Second
+	DefaultWSOnPHPError     = "keep"
+	DefaultWSCloseRetry     = 30 * time.Second
+	maxWSNodeID             = 1<<fdNodeBits - 1
 )
 
 // WithDefaults returns a copy of c with every unset field filled in and
@@ -161,6 +217,20 @@ func (c Config) WithDefaults() Config {
 	if c.MaxBodySize == 0 {
 		c.MaxBodySize = DefaultMaxBodySize
 	}
+	if c.WSMaxMessageSize == 0 {
+		c.WSMaxMessageSize = DefaultWSMaxMessageSize
+	}
+	setDur(&c.WSPingInterval, DefaultWSPingInterval)
+	setDur(&c.WSIdleTimeout, DefaultWSIdleTimeout)
+	setDur(&c.WSWriteTimeout, DefaultWSWriteTimeout)
+	setDur(&c.WSCloseRetry, DefaultWSCloseRetry)
+	if c.WSQueueSize == 0 {
+		c.WSQueueSize = DefaultWSQueueSize
+	}
+	if c.WSSendQueueSize == 0 {
+		c.WSSendQueueSize = DefaultWSSendQueueSize
+	}
+	set(&c.WSOnPHPError, DefaultWSOnPHPError)
 	if abs, err := filepath.Abs(c.Root); err == nil {
 		c.Root = abs
 	}
@@ -247,6 +317,35 @@ func (c Config) Validate() error {
 	oneOf("log-format", c.LogFormat, "text", "json")
 	oneOf("log-level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("access-log-format", c.AccessLogFormat, "combined", "json")
+	oneOf("ws-on-php-error", c.WSOnPHPError, "keep", "close")
+	if c.WSMaxMessageSize < 0 {
+		bad("ws-max-message-size", "%d must not be negative", c.WSMaxMessageSize)
+	}
+	for key, d := range map[string]time.Duration{
+		"ws-ping-interval": c.WSPingInterval, "ws-idle-timeout": c.WSIdleTimeout,
+		"ws-write-timeout": c.WSWriteTimeout, "ws-close-retry": c.WSCloseRetry,
+	} {
+		if d < 0 {
+			bad(key, "%s must not be negative", d)
+		}
+	}
+	if c.WSIdleTimeout > 0 && c.WSIdleTimeout <= c.WSPingInterval {
+		bad("ws-idle-timeout", "%s must exceed ws-ping-interval %s, or live clients that only answer pings are cut", c.WSIdleTimeout, c.WSPingInterval)
+	}
+	if c.WSQueueSize < 0 {
+		bad("ws-queue-size", "%d must be at least 1", c.WSQueueSize)
+	}
+	if c.WSSendQueueSize < 0 {
+		bad("ws-send-queue-size", "%d must be at least 1", c.WSSendQueueSize)
+	}
+	if c.WSNodeID < 0 || c.WSNodeID > maxWSNodeID {
+		bad("ws-node-id", "%d is not between 0 and %d", c.WSNodeID, maxWSNodeID)
+	}
+	for _, o := range c.WSAllowedOrigins {
+		if strings.TrimSpace(o) == "" {
+			bad("ws-allowed-origins", "contains an empty entry")
+		}
+	}
 	return errors.Join(errs...)
 }
 

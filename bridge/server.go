@@ -25,6 +25,7 @@ type Server struct {
 	trusted []*net.IPNet
 	http    *fasthttp.Server
 	ln      net.Listener
+	ws      *wsHub // the WebSocket endpoint (websocket.go)
 }
 
 // New checks cfg (after WithDefaults) and prepares a Server; nothing listens
@@ -81,7 +82,11 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		ReduceMemoryUsage:             false,
 		Logger:                        fasthttpLogger{s.log},
 		CloseOnShutdown:               true,
+		// WebSocket connections outlive their hijack handler, which must
+		// return so fasthttp frees the request (websocket.go).
+		KeepHijackedConns: true,
 	}
+	s.ws = newWSHub(s)
 	return s, nil
 }
 
@@ -115,6 +120,11 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	defer s.access.Log(ctx, start)
+
+	if s.ws.match(ctx) {
+		s.ws.serve(ctx)
+		return
+	}
 
 	route := s.router.Resolve(ctx.Request.URI().PathOriginal())
 	switch route.Kind {
@@ -174,6 +184,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	select {
 	case err := <-errc:
+		wctx, wcancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		_ = s.ws.Shutdown(wctx)
+		wcancel()
 		s.closeAll()
 		return err
 	case <-ctx.Done():
@@ -181,7 +194,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// WebSocket clients get their close 1001 while the listener stops, and
+	// their close events reach PHP before the FastCGI client closes.
+	wsDone := make(chan struct{})
+	go func() {
+		_ = s.ws.Shutdown(sctx)
+		close(wsDone)
+	}()
 	err := s.http.ShutdownWithContext(sctx)
+	<-wsDone
 	s.closeAll()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
