@@ -105,11 +105,19 @@ class DemoController extends Controller
         ]);
     }
 
-    /** GET /stream — a StreamedResponse that flushes each chunk as it is produced. */
+    /**
+     * GET /stream?n=5&ms=200 — a StreamedResponse that flushes each chunk as
+     * it is produced. nginx buffers FastCGI responses unless told not to:
+     * ?accel=no adds "X-Accel-Buffering: no", as SSE endpoints behind nginx do.
+     */
     public function stream(Request $request)
     {
         $chunks = max(1, min(20, (int) $request->query('n', 5)));
         $delayMs = max(0, min(2000, (int) $request->query('ms', 200)));
+        $headers = ['Content-Type' => 'text/plain; charset=UTF-8', 'Cache-Control' => 'no-cache'];
+        if ($request->query('accel') === 'no') {
+            $headers['X-Accel-Buffering'] = 'no';
+        }
 
         return new StreamedResponse(function () use ($chunks, $delayMs) {
             for ($i = 1; $i <= $chunks; $i++) {
@@ -122,7 +130,7 @@ class DemoController extends Controller
                     usleep($delayMs * 1000);
                 }
             }
-        }, 200, ['Content-Type' => 'text/plain; charset=UTF-8', 'Cache-Control' => 'no-cache']);
+        }, 200, $headers);
     }
 
     /**

@@ -9,12 +9,14 @@ class VerifyCsrfToken extends Middleware
     /**
      * The URIs that should be excluded from CSRF verification.
      *
-     * /upload is excluded so the differential test can post a multipart
-     * file without a session first; POST /form is protected.
+     * /upload and the /debug/cgi diagnostic are excluded so the
+     * differential test can post to them without a session first; POST
+     * /form is protected.
      *
      * @var array<int, string>
      */
     protected $except = [
         'upload',
+        'debug/*',
     ];
 }
