@@ -100,6 +100,18 @@ func copyApp(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	// What "php artisan storage:link" makes: public/storage is a symlink to
+	// storage/app/public (outside the document root), where an app keeps
+	// user uploads it serves as static files.
+	if err := os.MkdirAll(filepath.Join(dst, "storage/app/public/avatars"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "storage/app/public/avatars/1.txt"), []byte("avatar of user 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dst, "storage/app/public"), filepath.Join(dst, "public/storage")); err != nil {
+		t.Fatal(err)
+	}
 	// A VCS directory that was deployed by mistake; it cannot be committed
 	// inside the repository, so the test makes it.
 	if err := os.MkdirAll(filepath.Join(dst, "public/.git"), 0o755); err != nil {

@@ -70,11 +70,38 @@ type step struct {
 	status   int
 	contains []string
 	// after runs on each server's response (extract a token, extra checks).
-	after func(t *testing.T, f *front, o *obs)
+	after func(t tb, f *front, o *obs)
 	// differs replaces the equality check by the assertion of a documented
 	// difference.
-	differs func(t *testing.T, s step, ng, pb *obs)
+	differs func(t tb, s step, ng, pb *obs)
+	// knownBug names a phpbridge bug reported to the maintainers that this
+	// step shows: its failures are logged, not fatal, until it is fixed.
+	knownBug string
 }
+
+// tb is the part of *testing.T the checks use, so that a known bug's
+// failures can be recorded instead of failing the test.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Failed() bool
+}
+
+// recorder collects a known bug's failures.
+type recorder struct {
+	t      *testing.T
+	failed []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.failed = append(r.failed, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+func (r *recorder) Logf(format string, args ...any)   { r.t.Logf(format, args...) }
+func (r *recorder) Failed() bool                      { return len(r.failed) > 0 }
 
 func TestLaravelBehindNginxAndPhpbridge(t *testing.T) {
 	fpmtest.Require(t)
@@ -109,17 +136,29 @@ func TestLaravelBehindNginxAndPhpbridge(t *testing.T) {
 		ok := t.Run(s.name, func(t *testing.T) {
 			a := do(t, ng, s)
 			b := do(t, pb, s)
+			var c tb = t
+			rec := &recorder{t: t}
+			if s.knownBug != "" {
+				c = rec
+			}
 			for _, o := range []*obs{a, b} {
-				check(t, s, o)
+				check(c, s, o)
 			}
 			if s.after != nil {
-				s.after(t, ng, a)
-				s.after(t, pb, b)
+				s.after(c, ng, a)
+				s.after(c, pb, b)
 			}
 			if s.differs != nil {
-				s.differs(t, s, a, b)
+				s.differs(c, s, a, b)
 			} else {
-				compare(t, s, a, b)
+				compare(c, s, a, b)
+			}
+			switch {
+			case s.knownBug != "" && len(rec.failed) > 0:
+				t.Logf("KNOWN PHPBRIDGE BUG (reported) %s:\n  %s", s.knownBug, strings.Join(rec.failed, "\n  "))
+				knownSeen[s.knownBug] = append(knownSeen[s.knownBug], s.name)
+			case s.knownBug != "":
+				t.Logf("known bug %s no longer shows: remove knownBug from step %s and its entry in docs/laravel.md", s.knownBug, s.name)
 			}
 			if t.Failed() || testing.Verbose() {
 				t.Logf("nginx:     %s", summary(a))
@@ -153,15 +192,15 @@ func buildSteps(upload []byte, debianHost bool) []step {
 			return strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
 		}
 	}
-	extractToken := func(t *testing.T, f *front, o *obs) {
+	extractToken := func(t tb, f *front, o *obs) {
 		m := csrfInput.FindSubmatch(o.body)
 		if m == nil {
 			t.Fatalf("%s: no _token input in the form:\n%s", f.name, o.body)
 		}
 		f.state["csrf"] = string(m[1])
 	}
-	refused := func(path string) func(t *testing.T, s step, ng, pb *obs) {
-		return func(t *testing.T, _ step, ng, pb *obs) {
+	refused := func(path string) func(t tb, s step, ng, pb *obs) {
+		return func(t tb, _ step, ng, pb *obs) {
 			// nginx: "location ~ /\.(?!well-known).* { deny all; }" → 403.
 			// phpbridge never admits a dotfile exists → 404.
 			if ng.status != http.StatusForbidden {
@@ -200,6 +239,10 @@ func buildSteps(upload []byte, debianHost bool) []step {
 			contains: []string{"Not Found"}},
 		{name: "static/missing-favicon", method: "GET", path: "/favicon.ico", status: 404},
 
+		// "php artisan storage:link": public/storage → ../storage/app/public.
+		{name: "static/storage-link", method: "GET", path: "/storage/avatars/1.txt", status: 200,
+			contains: []string{"avatar of user 1"}, knownBug: "storage-link-symlink-404"},
+
 		// Secrets and sources stay private.
 		{name: "private/.env", method: "GET", path: "/.env", differs: refused("/.env")},
 		{name: "private/.htaccess", method: "GET", path: "/.htaccess", differs: refused("/.htaccess")},
@@ -209,7 +252,7 @@ func buildSteps(upload []byte, debianHost bool) []step {
 			contains: []string{"Contact:"}, after: sameAsFile("public/.well-known/security.txt")},
 		{name: "private/dotdot", method: "GET", path: "/css/../../.env", status: 400, serverPage: true},
 		{name: "private/missing.php", method: "GET", path: "/missing.php", status: 404,
-			differs: func(t *testing.T, _ step, ng, pb *obs) {
+			differs: func(t tb, _ step, ng, pb *obs) {
 				// nginx hands every *.php to PHP-FPM (the canonical block has
 				// no try_files there); PHP-FPM answers "File not found.".
 				// phpbridge checks the script exists first (like adding
@@ -228,6 +271,14 @@ func buildSteps(upload []byte, debianHost bool) []step {
 		{name: "route/path-info", method: "GET", path: "/index.php/users/5?tab=posts", status: 200,
 			contains: []string{`"id":"5"`, `"tab":"posts"`, `"base_url":"\/index.php"`,
 				`"url":"http:\/\/laravel.test\/index.php\/users\/5"`}},
+		// An encoded slash in a route parameter (Route::get('/files/{path}')->where('path', '.*')).
+		{name: "route/encoded-slash", method: "GET", path: "/files/docs%2Freport.pdf", status: 200,
+			contains: []string{`"path":"docs\/report.pdf"`}, knownBug: "encoded-slash-400"},
+		{name: "route/encoded-slash-nested", method: "GET", path: "/files/a/b%2Fc", status: 200,
+			contains: []string{`"path":"a\/b\/c"`}, knownBug: "encoded-slash-400"},
+		{name: "route/double-slash", method: "GET", path: "//users//5?tab=x"},
+		{name: "route/utf8-raw", method: "GET", path: "/users/\u00fc"},
+		{name: "route/options", method: "OPTIONS", path: "/json"},
 		{name: "route/404", method: "GET", path: "/no/such/page", status: 404,
 			contains: []string{"Not Found"}},
 		{name: "route/405", method: "POST", path: "/json", newVisitor: true, status: 405},
@@ -260,7 +311,7 @@ func buildSteps(upload []byte, debianHost bool) []step {
 		{name: "redirect/host-with-port", method: "GET", path: "/redirect", hostWithPort: true, status: 302,
 			differs: hostPortDiff(debianHost)},
 		{name: "json", method: "GET", path: "/json", newVisitor: true, status: 200,
-			contains: []string{`"ok":true`, `"items":[1,2,3]`}, after: func(t *testing.T, f *front, o *obs) {
+			contains: []string{`"ok":true`, `"items":[1,2,3]`}, after: func(t tb, f *front, o *obs) {
 				wantHeader("X-Demo", "phpbridge")(t, f, o)
 				wantHeader("Content-Type", "application/json")(t, f, o)
 				for _, name := range []string{"first", "second", "XSRF-TOKEN", "phpbridge_laravel_example_session"} {
@@ -276,6 +327,19 @@ func buildSteps(upload []byte, debianHost bool) []step {
 			contains: []string{fmt.Sprintf(`"size":%d`, len(upload)), `"md5":"` + uploadMD5 + `"`,
 				`"name":"photo.bin"`, `"field":"caf\u00e9"`}},
 
+		{name: "upload/chunked", method: "POST", path: "/upload", status: 200,
+			body: func(*front) (io.Reader, string) {
+				r, ct := multipartBody(upload)
+				return io.MultiReader(r), ct // unknown length: sent chunked
+			},
+			contains: []string{fmt.Sprintf(`"size":%d`, len(upload)), `"md5":"` + uploadMD5 + `"`}},
+		{name: "big-response", method: "GET", path: "/big?kb=4096", status: 200,
+			after: func(t tb, f *front, o *obs) {
+				if len(o.body) != 4096*1024 {
+					t.Errorf("%s: %d bytes, want %d", f.name, len(o.body), 4096*1024)
+				}
+			}},
+
 		// A StreamedResponse: 5 chunks, 300 ms apart. nginx buffers it
 		// (fastcgi_buffering on) unless PHP says X-Accel-Buffering: no.
 		{name: "stream", method: "GET", path: "/stream?n=5&ms=300", status: 200,
@@ -290,6 +354,11 @@ func buildSteps(upload []byte, debianHost bool) []step {
 		{name: "cgi/post", method: "POST", path: "/debug/cgi", status: 200,
 			body: func(*front) (io.Reader, string) {
 				return strings.NewReader("a=1&b=2"), "application/x-www-form-urlencoded"
+			},
+			contains: []string{`"CONTENT_LENGTH":"7"`}, differs: cgiDiff},
+		{name: "cgi/post-chunked", method: "POST", path: "/debug/cgi", status: 200,
+			body: func(*front) (io.Reader, string) {
+				return io.MultiReader(strings.NewReader("a=1&b=2")), "application/x-www-form-urlencoded"
 			},
 			contains: []string{`"CONTENT_LENGTH":"7"`}, differs: cgiDiff},
 		{name: "cgi/path-info", method: "GET", path: "/index.php/debug/cgi?x=1", status: 200,
@@ -393,7 +462,7 @@ func hasCookie(o *obs, name string) bool {
 
 // check applies a step's own expectations to one server's answer, plus the
 // rules every answer obeys.
-func check(t *testing.T, s step, o *obs) {
+func check(t tb, s step, o *obs) {
 	t.Helper()
 	if s.status != 0 && o.status != s.status {
 		t.Errorf("%s: %s %s: status %d, want %d\n%s", o.server, s.method, s.path, o.status, s.status, clip(o.body))
@@ -473,7 +542,7 @@ var knownDiffs = []knownDiff{
 // knownSeen collects which known differences showed up, for the summary.
 var knownSeen = map[string][]string{}
 
-func tolerated(t *testing.T, s step, h, a, b string, ng, pb *obs) bool {
+func tolerated(t tb, s step, h, a, b string, ng, pb *obs) bool {
 	t.Helper()
 	for _, kd := range knownDiffs {
 		if kd.match(s, h, a, b, ng, pb) {
@@ -491,7 +560,7 @@ func tolerated(t *testing.T, s step, h, a, b string, ng, pb *obs) bool {
 
 // compare asserts that two answers are equal in what a browser or API
 // client acts on.
-func compare(t *testing.T, s step, ng, pb *obs) {
+func compare(t tb, s step, ng, pb *obs) {
 	t.Helper()
 	if ng.status != pb.status {
 		t.Errorf("status: nginx %d, phpbridge %d", ng.status, pb.status)
@@ -513,7 +582,7 @@ func compare(t *testing.T, s step, ng, pb *obs) {
 // compareHeaders compares every response header but those that name the
 // server, the time or the framing; Content-Length only when both framed
 // the body with it (nginx streams PHP's output chunked).
-func compareHeaders(t *testing.T, s step, ng, pb *obs) {
+func compareHeaders(t tb, s step, ng, pb *obs) {
 	t.Helper()
 	names := map[string]bool{}
 	for k := range ng.header {
@@ -542,8 +611,8 @@ func compareHeaders(t *testing.T, s step, ng, pb *obs) {
 	}
 }
 
-func wantHeader(name, value string) func(t *testing.T, f *front, o *obs) {
-	return func(t *testing.T, f *front, o *obs) {
+func wantHeader(name, value string) func(t tb, f *front, o *obs) {
+	return func(t tb, f *front, o *obs) {
 		t.Helper()
 		if got := o.header.Get(name); got != value {
 			t.Errorf("%s: %s %q, want %q", f.name, name, got, value)
@@ -552,12 +621,12 @@ func wantHeader(name, value string) func(t *testing.T, f *front, o *obs) {
 }
 
 // sameAsFile asserts the body is the file's bytes (or, for 304, empty).
-func sameAsFile(rel string) func(t *testing.T, f *front, o *obs) {
-	return func(t *testing.T, f *front, o *obs) {
+func sameAsFile(rel string) func(t tb, f *front, o *obs) {
+	return func(t tb, f *front, o *obs) {
 		t.Helper()
 		want, err := os.ReadFile(rel)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v", err)
 		}
 		if !bytes.Equal(o.body, want) {
 			t.Errorf("%s: body is not %s's bytes", f.name, rel)
@@ -577,8 +646,8 @@ func cssMTime() time.Time {
 // from HTTP_HOST. Upstream nginx and phpbridge pass the Host header as is;
 // Debian's fastcgi_params overrides HTTP_HOST with $host, which drops the
 // port, so Laravel redirects to port 80.
-func hostPortDiff(debianHost bool) func(t *testing.T, s step, ng, pb *obs) {
-	return func(t *testing.T, _ step, ng, pb *obs) {
+func hostPortDiff(debianHost bool) func(t tb, s step, ng, pb *obs) {
+	return func(t tb, _ step, ng, pb *obs) {
 		pbWant := "http://" + pbAddrOf(pb) + "/target"
 		if got := pb.header.Get("Location"); got != pbWant {
 			t.Errorf("phpbridge Location %q, want %q (the Host header as sent)", got, pbWant)
@@ -614,8 +683,8 @@ func hasHostOverride(t *testing.T) bool {
 
 // streamTiming: the chunks reach the client as PHP flushes them, through
 // phpbridge always, through nginx only when PHP disabled its buffering.
-func streamTiming(nginxStreams bool) func(t *testing.T, f *front, o *obs) {
-	return func(t *testing.T, f *front, o *obs) {
+func streamTiming(nginxStreams bool) func(t tb, f *front, o *obs) {
+	return func(t tb, f *front, o *obs) {
 		t.Helper()
 		if len(o.lines) != 5 {
 			t.Errorf("%s: %d lines, want 5", f.name, len(o.lines))
@@ -642,7 +711,7 @@ func streamTiming(nginxStreams bool) func(t *testing.T, f *front, o *obs) {
 // cgiDiff compares the CGI params PHP received. Values that name the
 // server or the connection differ by nature; PATH_INFO is phpbridge's
 // fastcgi_split_path_info, which the canonical block does not have.
-func cgiDiff(t *testing.T, s step, ng, pb *obs) {
+func cgiDiff(t tb, s step, ng, pb *obs) {
 	t.Helper()
 	compareHeaders(t, s, ng, pb)
 	var a, b map[string]any

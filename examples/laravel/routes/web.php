@@ -15,6 +15,7 @@ use Illuminate\Support\Facades\Route;
 
 Route::get('/', [DemoController::class, 'home']);
 Route::get('/users/{id}', [DemoController::class, 'user'])->name('user');
+Route::get('/files/{path}', [DemoController::class, 'file'])->where('path', '.*');
 Route::get('/form', [DemoController::class, 'form']);
 Route::post('/form', [DemoController::class, 'submit']);
 Route::get('/session/put', [DemoController::class, 'sessionPut']);
@@ -24,4 +25,5 @@ Route::get('/target', [DemoController::class, 'target']);
 Route::get('/json', [DemoController::class, 'json']);
 Route::post('/upload', [DemoController::class, 'upload']);
 Route::get('/stream', [DemoController::class, 'stream']);
+Route::get('/big', [DemoController::class, 'big']);
 Route::match(['GET', 'POST'], '/debug/cgi', [DemoController::class, 'cgi']);
