@@ -267,6 +267,8 @@ func buildSteps(upload []byte, debianHost bool) []step {
 			contains: []string{`"id":"5"`, `"tab":"posts"`, `"base_url":""`}},
 		{name: "route/user-encoded", method: "GET", path: "/users/caf%C3%A9?tab=a%20b&x[]=1&x[]=2", status: 200,
 			contains: []string{`"id":"caf\u00e9"`, `"tab":"a b"`}},
+		{name: "route/empty-query", method: "GET", path: "/users/5?", status: 200,
+			contains: []string{`"query":[]`}},
 		{name: "route/user-trailing-slash", method: "GET", path: "/users/5/", status: 200},
 		{name: "route/path-info", method: "GET", path: "/index.php/users/5?tab=posts", status: 200,
 			contains: []string{`"id":"5"`, `"tab":"posts"`, `"base_url":"\/index.php"`,
@@ -320,6 +322,32 @@ func buildSteps(upload []byte, debianHost bool) []step {
 					}
 				}
 			}},
+
+		{name: "headers/204-repeated-long", method: "GET", path: "/headers", status: 204,
+			after: func(t tb, f *front, o *obs) {
+				if n := len(o.header.Values("Link")); n != 2 {
+					t.Errorf("%s: %d Link headers, want 2", f.name, n)
+				}
+				if n := len(o.header.Get("Content-Security-Policy")); n < 960 {
+					t.Errorf("%s: Content-Security-Policy of %d bytes, want the 1 KB PHP sent", f.name, n)
+				}
+			}},
+		// PHP's header block (4.2 KB of CSP, plus cookies) outgrows nginx's
+		// fastcgi_buffer_size (one 4 KiB page): nginx answers 502 "upstream
+		// sent too big header"; phpbridge has no such limit.
+		{name: "headers/big-block", method: "GET", path: "/headers?csp=175",
+			differs: func(t tb, _ step, ng, pb *obs) {
+				if ng.status != http.StatusBadGateway {
+					t.Errorf("nginx: status %d, want 502 (fastcgi_buffer_size)", ng.status)
+				}
+				if pb.status != http.StatusNoContent || len(pb.header.Get("Content-Security-Policy")) < 4200 {
+					t.Errorf("phpbridge: status %d, CSP %d bytes; want 204 and the 4.2 KB header", pb.status, len(pb.header.Get("Content-Security-Policy")))
+				}
+			}},
+		{name: "encoding/php", method: "GET", path: "/users/7", status: 200,
+			header: map[string]string{"Accept-Encoding": "gzip, br"}},
+		{name: "encoding/static", method: "GET", path: "/css/app.css", status: 200,
+			header: map[string]string{"Accept-Encoding": "gzip, br"}, after: sameAsFile("public/css/app.css")},
 
 		// A 3 MB multipart upload through $request->file().
 		{name: "upload", method: "POST", path: "/upload", status: 200,

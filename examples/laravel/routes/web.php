@@ -23,6 +23,7 @@ Route::get('/session/get', [DemoController::class, 'sessionGet']);
 Route::get('/redirect', [DemoController::class, 'redirect']);
 Route::get('/target', [DemoController::class, 'target']);
 Route::get('/json', [DemoController::class, 'json']);
+Route::get('/headers', [DemoController::class, 'headers']);
 Route::post('/upload', [DemoController::class, 'upload']);
 Route::get('/stream', [DemoController::class, 'stream']);
 Route::get('/big', [DemoController::class, 'big']);

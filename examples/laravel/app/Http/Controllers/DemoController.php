@@ -93,6 +93,20 @@ class DemoController extends Controller
             ->cookie('second', 'two', 0, '/users', null, false, false, false, 'strict'); // session cookie, path /users, readable by JS
     }
 
+    /**
+     * GET /headers?csp=N — no body (204), a repeated header and a
+     * Content-Security-Policy listing N hosts (24 bytes each; default 40).
+     */
+    public function headers(Request $request)
+    {
+        $hosts = max(1, min(1000, (int) $request->query('csp', 40)));
+        $response = response()->noContent();
+        $response->headers->set('Link', ['</css/app.css>; rel=preload; as=style', '</robots.txt>; rel=nofollow']);
+        $response->headers->set('Content-Security-Policy', "default-src 'self'; img-src 'self' ".str_repeat('https://cdn.example.com ', $hosts));
+
+        return $response;
+    }
+
     /** POST /upload — a multipart file through $request->file(). */
     public function upload(Request $request)
     {
