@@ -68,7 +68,13 @@ func copyApp(t *testing.T) string {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		if strings.HasSuffix(rel, ".go") {
+		switch {
+		case strings.HasSuffix(rel, ".go"), d.Type()&fs.ModeSymlink != 0:
+			return nil
+		case !d.IsDir() && d.Name() != ".gitignore" &&
+			(strings.HasPrefix(rel, "storage/") || strings.HasPrefix(rel, "bootstrap/cache/")):
+			// Runtime state of a demo run in place (sessions, compiled
+			// views, manifests): the copy starts clean.
 			return nil
 		}
 		target := filepath.Join(dst, rel)
