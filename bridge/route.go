@@ -340,10 +340,15 @@ var notServableExt = []string{
 // extension, in any letter case.
 func notServable(p string) bool {
 	dot := strings.LastIndexByte(p, '.')
-	if dot < 0 || strings.IndexByte(p[dot:], '/') >= 0 {
+	if dot < 0 || len(p)-dot < 4 || len(p)-dot > 6 {
 		return false
 	}
 	ext := p[dot:]
+	// Every listed extension starts with ".p" or ".i": skip the loop for
+	// the usual ".css", ".js", ".png".
+	if c := ext[1] | 0x20; c != 'p' && c != 'i' {
+		return false
+	}
 	for _, x := range notServableExt {
 		if strings.EqualFold(ext, x) {
 			return true
@@ -415,8 +420,11 @@ const (
 // once per entry so that a cache hit allocates nothing.
 type statEntry struct {
 	kind statKind
-	uri  string // "/" + rel: the URI path of the entry
-	file string // root + "/" + rel
+	// br and gz say that a regular file has a regular "rel.br" / "rel.gz"
+	// sibling; only filled in by a rootFS with siblings set (Static's).
+	br, gz bool
+	uri    string // "/" + rel: the URI path of the entry
+	file   string // root + "/" + rel
 }
 
 // rootFS answers stat questions about paths under one directory, confined
@@ -435,6 +443,9 @@ type rootFS struct {
 	cache [statCacheShards]statShard
 	seed  maphash.Seed
 	now   func() int64 // monotonic ns; a field so tests can move time
+	// siblings makes fill look for precompressed siblings of regular
+	// files, so Static needs one lookup per request instead of three.
+	siblings bool
 }
 
 type rootHandle struct {
@@ -544,6 +555,10 @@ func (rf *rootFS) statString(rel string) statEntry {
 // fill stats rel for real and caches the result.
 func (rf *rootFS) fill(sh *statShard, rel string, now int64) statEntry {
 	e := statEntry{kind: rf.statUncached(rel), uri: "/" + rel, file: rf.fileOf(rel)}
+	if rf.siblings && e.kind == statFile {
+		e.br = rf.statUncached(rel+".br") == statFile
+		e.gz = rf.statUncached(rel+".gz") == statFile
+	}
 	sh.mu.Lock()
 	if len(sh.m) >= statCacheShardMax {
 		for k, it := range sh.m {
