@@ -33,7 +33,8 @@ const (
 	// nginx's "directory index is forbidden".
 	RouteForbidden
 	// RouteBadRequest answers 400: a path that is malformed or tries to
-	// leave the root (NUL, %2f, %5c, backslash, bad escapes, ".." above /).
+	// leave the root (NUL, backslash, bad escapes, ".." above /). Paths with
+	// an encoded separator (%2f, %5c) go to the front controller instead.
 	RouteBadRequest
 )
 
@@ -154,6 +155,12 @@ func (r *Router) Resolve(rawPath []byte) Route {
 	if hasHiddenSegment(p) {
 		return Route{Kind: RouteNotFound, Path: string(p)}
 	}
+	if hasEncodedSeparator(p) {
+		// "/files/docs%2Freport.pdf": a route parameter for the app (nginx
+		// passes it on too), never a file: the path is not looked up on
+		// disk at all, so an encoded separator cannot reach outside the root.
+		return r.frontController(p)
+	}
 
 	if end := phpScriptEnd(p); end > 0 {
 		e := r.fs.stat(p[1:end])
@@ -222,9 +229,11 @@ func (r *Router) frontController(p []byte) Route {
 // path: percent-escapes decoded once, "//" merged, "." dropped, ".."
 // applied. It reports false for anything nginx would answer 400 to or that
 // could mean something else on another OS or to another decoder: no
-// leading '/', NUL (raw or %00), an encoded '/' (%2f) or '\' (%5c), a raw
-// '\', a malformed escape, or ".." climbing above the root (refused rather
-// than clamped, since such a request is an attack, not a typo). A path
+// leading '/', NUL (raw or %00), a raw '\', a malformed escape, or ".."
+// climbing above the root (refused rather than clamped, since such a
+// request is an attack, not a typo). An encoded '/' (%2f) or '\' (%5c)
+// stays encoded as "%2F" / "%5C" inside its segment (see
+// hasEncodedSeparator). A path
 // ending in "/", "/." or "/.." keeps a trailing slash, as in nginx.
 func cleanPath(dst, raw []byte) ([]byte, bool) {
 	if len(raw) == 0 || raw[0] != '/' {
@@ -265,10 +274,20 @@ func cleanPath(dst, raw []byte) ([]byte, bool) {
 				return dst, false
 			}
 			c = hi<<4 | lo
-			if c == 0 || c == '/' || c == '\\' {
+			if c == 0 {
 				return dst, false
 			}
 			i += 3
+			if c == '/' || c == '\\' {
+				// Kept encoded (upper case): part of a name, not a
+				// separator; Resolve sends such paths to the front
+				// controller without touching the filesystem.
+				dst = append(dst, '%', '2', 'F')
+				if c == '\\' {
+					dst[len(dst)-2], dst[len(dst)-1] = '5', 'C'
+				}
+				continue
+			}
 		case 0, '\\':
 			return dst, false
 		default:
@@ -624,4 +643,11 @@ func (rf *rootFS) refresh(now int64) {
 		clear(sh.m)
 		sh.mu.Unlock()
 	}
+}
+
+// hasEncodedSeparator reports whether cleanPath kept an encoded '/' or '\\'
+// ("%2F", "%5C") in p. A literal "%" in a name is itself encoded as "%25" in
+// a well-formed request, so after one decoding "%2F" can only come from one.
+func hasEncodedSeparator(p []byte) bool {
+	return bytes.Contains(p, []byte("%2F")) || bytes.Contains(p, []byte("%5C"))
 }

@@ -173,10 +173,17 @@ func TestRouteResolve(t *testing.T) {
 		{"/%2e%2e/%2e%2e/etc/passwd", bad},
 		{"/%2E%2E/etc/passwd", bad},
 		{"/.%2e/etc/passwd", bad},
-		{"/..%2f..%2fetc/passwd", bad},
-		{"/..%2F..%2Fetc/passwd", bad},
-		{"/%2fetc/passwd", bad},
-		{"/..%5c..%5cetc/passwd", bad},
+		// Encoded separators are a route parameter for the app, never a
+		// file: the front controller, without a filesystem lookup.
+		// (A segment starting with "." is hidden: 404, like nginx's
+		// "location ~ /\." deny on the decoded path.)
+		{"/..%2f..%2fetc/passwd", notFound("/..%2F..%2Fetc/passwd")},
+		{"/..%2F..%2Fetc/passwd", notFound("/..%2F..%2Fetc/passwd")},
+		{"/%2fetc/passwd", fc("/%2Fetc/passwd")},
+		{"/x%2f..%2f..%2fetc/passwd", fc("/x%2F..%2F..%2Fetc/passwd")},
+		{"/..%5c..%5cetc/passwd", notFound("/..%5C..%5Cetc/passwd")},
+		{"/app.css%2f", fc("/app.css%2F")},
+		{"/.env%2fx", notFound("/.env%2Fx")},
 		{"/..\\..\\etc\\passwd", bad},
 		{"/a\\b", bad},
 		{"/a%00.txt", bad},

@@ -137,8 +137,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if q := ctx.URI().QueryString(); len(q) > 0 {
 			loc += "?" + string(q)
 		}
-		ctx.Response.Header.Set("Location", loc)
 		ctx.Error("301 Moved Permanently\n", fasthttp.StatusMovedPermanently)
+		ctx.Response.Header.Set("Location", loc) // after Error, which resets the response
 	case RouteForbidden:
 		ctx.Error("403 Forbidden\n", fasthttp.StatusForbidden)
 	case RouteBadRequest:
