@@ -22,6 +22,9 @@ use PhpBridge\Request;
  */
 final class CurrentEvent
 {
+    /** MESSAGE_OPS send messages and change no state a query could see. */
+    private const MESSAGE_OPS = ['push', 'broadcast', 'sendToGroup', 'sendToUid'];
+
     private static ?self $active = null;
 
     /** @var array<array-key, mixed>|null */
@@ -99,16 +102,23 @@ final class CurrentEvent
     }
 
     /**
-     * flushable takes the queued writes that may run on the control API
-     * before the handler returns (so that a query sees them): all of them
-     * in message and close events; none in open, where the connection
-     * exists for the bridge only once the handshake completes.
+     * flushable takes the queued writes a query must not overtake: in
+     * message and close events, everything up to the last write that
+     * changes state (groups, uids, sessions, a disconnect), so the query
+     * sees its effect; messages queued after it stay on the response. In
+     * open nothing is taken: the connection exists for the bridge only once
+     * the handshake completes, so its writes must ride on the response.
      *
      * @return list<Action>
      */
     public function flushable(): array
     {
-        return $this->event->type === Event::OPEN ? [] : $this->envelope->take();
+        if ($this->event->type === Event::OPEN) {
+            return [];
+        }
+        return $this->envelope->takeThroughLast(
+            static fn (Action $a): bool => !in_array($a->op, self::MESSAGE_OPS, true)
+        );
     }
 
     /**

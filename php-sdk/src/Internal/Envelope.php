@@ -60,6 +60,26 @@ final class Envelope
     }
 
     /**
+     * takeThroughLast removes and returns the queued actions up to and
+     * including the last one $matches accepts (none when none does), so
+     * what stays queued still runs after what was taken, in order.
+     *
+     * @param callable(Action): bool $matches
+     * @return list<Action>
+     */
+    public function takeThroughLast(callable $matches): array
+    {
+        for ($i = count($this->actions) - 1; $i >= 0; $i--) {
+            if ($matches($this->actions[$i])) {
+                $taken = array_slice($this->actions, 0, $i + 1);
+                $this->actions = array_slice($this->actions, $i + 1);
+                return $taken;
+            }
+        }
+        return [];
+    }
+
+    /**
      * takeWhere removes and returns the queued actions $keep accepts.
      *
      * @param callable(Action): bool $keep

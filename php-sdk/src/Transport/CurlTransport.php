@@ -74,10 +74,27 @@ final class CurlTransport implements Transport
             if ($errno === CURLE_OPERATION_TIMEDOUT && !str_contains(strtolower($error), 'connect')) {
                 throw ConnectionException::timeout((string) $this->address, $this->timeout);
             }
-            $reason = sprintf('curl error %d: %s', $errno, $error);
+            $reason = $this->address->unix && $errno === CURLE_COULDNT_CONNECT
+                ? self::socketProblem($this->address->path)
+                : sprintf('curl error %d: %s', $errno, $error);
             throw ConnectionException::unreachable((string) $this->address, $reason);
         }
         return new HttpResponse((int) curl_getinfo($handle, CURLINFO_RESPONSE_CODE), $received, (string) $answer);
+    }
+
+    /**
+     * socketProblem says why a unix socket refused: curl only reports
+     * "Failed to connect to localhost port 80", which misleads.
+     */
+    private static function socketProblem(string $path): string
+    {
+        if (!file_exists($path)) {
+            return sprintf('connect: %s: No such file or directory', $path);
+        }
+        if (!is_writable($path)) {
+            return sprintf('connect: %s: Permission denied', $path);
+        }
+        return sprintf('connect: %s: Connection refused', $path);
     }
 
     /** close drops the kept-alive connection. */

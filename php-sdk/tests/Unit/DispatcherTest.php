@@ -206,6 +206,29 @@ final class DispatcherTest extends TestCase
         );
     }
 
+    public function testQueriesLeaveTrailingMessagesOnTheResponse(): void
+    {
+        $this->control->results = static fn (array $a): array => ['ok' => true, 'online' => true];
+        $handler = new RecordingHandler(message: function (Server $server, Frame $frame): void {
+            $server->push($frame->fd, 'first');
+            $server->bindUid($frame->fd, 'u1');
+            $server->sendToGroup('lobby', 'u1 is here');
+            self::assertTrue($server->isUidOnline('u2'));
+        });
+
+        $response = $this->dispatch(Env::message(7, 'x'), $handler);
+
+        self::assertSame([[
+            ['op' => 'push', 'fd' => 7, 'data' => 'first', 'opcode' => 'text'],
+            ['op' => 'bindUid', 'fd' => 7, 'uid' => 'u1'],
+            ['op' => 'isUidOnline', 'uid' => 'u2'],
+        ]], $this->control->actions(), 'up to the last state change, in order');
+        self::assertSame(
+            '{"actions":[{"op":"sendToGroup","group":"lobby","data":"u1 is here","opcode":"text"}]}',
+            $response->body
+        );
+    }
+
     public function testMessageSessionComesWithTheEvent(): void
     {
         $handler = new RecordingHandler(message: function (Server $server, Frame $frame): void {
