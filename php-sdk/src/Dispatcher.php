@@ -101,7 +101,12 @@ final class Dispatcher
         if ($request?->protocol() !== null) {
             $headers['Sec-WebSocket-Protocol'] = (string) $request->protocol();
         }
-        return $current->envelope->render($headers);
+        try {
+            return $current->envelope->render($headers);
+        } catch (\Throwable $e) {
+            $this->report($e);
+            return new Response(500);
+        }
     }
 
     private function call(WebSocketHandler $handler, Server $server, Event $event, ?Request $request): void

@@ -33,13 +33,23 @@ final class Gateway
 
     private static ?Server $server = null;
 
+    /** @var (\Closure(): Server)|null builds the Server on first use (a framework container) */
+    private static ?\Closure $resolver = null;
+
     /** @var array{0: string, 1: string, 2: float}|null the settings $server was built from */
     private static ?array $builtFrom = null;
 
-    /** setServer makes the facade use $server (a Laravel singleton, a test double); null resets. */
-    public static function setServer(?Server $server): void
+    /**
+     * setServer makes the facade use $server, or the Server a closure
+     * returns on first use (a framework's container: the Laravel provider
+     * does this); null goes back to the static settings and environment.
+     *
+     * @param Server|(\Closure(): Server)|null $server
+     */
+    public static function setServer(Server|\Closure|null $server): void
     {
-        self::$server = $server;
+        self::$resolver = $server instanceof \Closure ? $server : null;
+        self::$server = $server instanceof Server ? $server : null;
         self::$builtFrom = null;
     }
 
@@ -49,6 +59,10 @@ final class Gateway
         $settings = [self::$controlAddress, self::$token, self::$timeout];
         if (self::$server !== null && (self::$builtFrom === null || self::$builtFrom === $settings)) {
             return self::$server;
+        }
+        $untouched = self::$controlAddress === '' && self::$token === '';
+        if (self::$resolver !== null && $untouched) {
+            return self::$server = (self::$resolver)();
         }
         // The static settings win over what the request or the environment say.
         self::$server = Server::fromEnvironment(array_filter([

@@ -452,7 +452,7 @@ final class Server
     public function setSession(int $fd, array $session): bool
     {
         return $this->simpleWrite(new Action('setSession', ['fd' => Check::fd($fd)], null, Frame::TEXT, [
-            'session' => self::sessionObject($session),
+            'session' => Check::session($session),
         ]));
     }
 
@@ -465,7 +465,7 @@ final class Server
     public function updateSession(int $fd, array $session): bool
     {
         return $this->simpleWrite(new Action('updateSession', ['fd' => Check::fd($fd)], null, Frame::TEXT, [
-            'session' => self::sessionObject($session),
+            'session' => Check::session($session),
         ]));
     }
 
@@ -691,16 +691,5 @@ final class Server
     {
         $event = $this->event();
         return $event !== null && $event->fd() === $fd && $event->event->type === Event::CLOSE;
-    }
-
-    /**
-     * sessionObject makes sure a session encodes as a JSON object, even
-     * when empty or a list.
-     *
-     * @param array<array-key, mixed> $session
-     */
-    private static function sessionObject(array $session): object
-    {
-        return (object) $session;
     }
 }

@@ -115,6 +115,26 @@ final class Check
         return array_values(array_unique(array_map([self::class, 'uid'], $uids)));
     }
 
+    /**
+     * session accepts data that survives JSON: phpbridge stores sessions as
+     * JSON objects and hands them back as WS_SESSION.
+     *
+     * @param array<array-key, mixed> $session
+     */
+    public static function session(array $session): object
+    {
+        try {
+            json_encode($session, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION);
+        } catch (\JsonException $e) {
+            throw new InvalidPayloadException(sprintf(
+                'A session must be JSON-encodable (UTF-8 strings, numbers, booleans, arrays; no objects with'
+                . ' state or resources): %s.',
+                $e->getMessage()
+            ));
+        }
+        return (object) $session;
+    }
+
     /** opcode accepts Frame::TEXT or Frame::BINARY. */
     public static function opcode(int $opcode): int
     {

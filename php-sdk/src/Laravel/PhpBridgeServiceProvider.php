@@ -34,9 +34,8 @@ final class PhpBridgeServiceProvider extends ServiceProvider
     public function boot(): void
     {
         $this->publishes([self::configPath() => $this->app->configPath('phpbridge.php')], 'phpbridge-config');
-        if (class_exists(Gateway::class)) {
-            Gateway::setServer(null);
-        }
+        // Gateway::sendToUid() & co. use the same configured singleton.
+        Gateway::setServer(fn (): Server => $this->app->make(Server::class));
     }
 
     private static function configPath(): string

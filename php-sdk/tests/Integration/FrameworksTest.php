@@ -8,6 +8,7 @@ use Illuminate\Config\Repository;
 use Illuminate\Container\Container;
 use Illuminate\Foundation\Application;
 use Illuminate\Support\Facades\Facade;
+use PhpBridge\Gateway;
 use PhpBridge\Laravel\Facades\PhpBridge;
 use PhpBridge\Laravel\PhpBridgeServiceProvider;
 use PhpBridge\Server;
@@ -61,6 +62,9 @@ final class FrameworksTest extends TestCase
         self::assertSame($server, $app->make('swoole'), 'app(\'swoole\')->push() of LaravelS code keeps working');
         self::assertSame($server, PhpBridge::getFacadeRoot());
         self::assertSame(3.0, (float) $app['config']->get('phpbridge.timeout'), 'defaults merged from the package');
+        $app->boot();
+        self::assertSame($server, Gateway::server(), 'the Gateway facade uses the singleton');
+        Gateway::setServer(null);
         Container::setInstance(null);
     }
 

@@ -328,6 +328,13 @@ final class ServerTest extends TestCase
         self::assertStringContainsString('"session":{}', $this->transport->requests[0]['body']);
     }
 
+    public function testSessionMustSurviveJson(): void
+    {
+        $this->expectException(InvalidPayloadException::class);
+        $this->expectExceptionMessage('A session must be JSON-encodable');
+        $this->server->setSession(7, ['name' => "\xb0\xa1"]);
+    }
+
     public function testUnsupportedOpSaysUpgrade(): void
     {
         $this->answer(['ok' => false, 'error' => 'unsupported op']);
