@@ -18,8 +18,8 @@ final class Event
     public const CLOSE = 'close';
 
     /**
-     * @param array<array-key, mixed>|null $session the WS_SESSION object, null when the bridge did not send one
-     * @param bool $uidKnown whether $uid is authoritative (WS_UID sent, or an open event)
+     * @param array<array-key, mixed>|null $session the WS_SESSION object ([] when absent), null when unreadable
+     * @param bool $uidKnown whether $uid is authoritative (false only for events built by hand)
      */
     public function __construct(
         public readonly string $type,
@@ -51,14 +51,12 @@ final class Event
         if (preg_match('/^[1-9][0-9]{0,15}$/', $fd) !== 1) {
             throw new PhpBridgeException(sprintf('WS_FD "%s" is not a connection id.', substr($fd, 0, 20)));
         }
-        $session = null;
+        // phpbridge sends WS_SESSION and WS_UID only when the connection has
+        // them: absent means none. A session that does not decode is left
+        // unknown, and Server asks the control API instead.
         $raw = $env->param('WS_SESSION');
-        if ($raw !== null) {
-            $decoded = $raw === '' ? [] : json_decode($raw, true);
-            $session = is_array($decoded) ? $decoded : null;
-        } elseif ($type === self::OPEN) {
-            $session = [];
-        }
+        $decoded = $raw === null || $raw === '' ? [] : json_decode($raw, true);
+        $session = is_array($decoded) ? $decoded : null;
         $uid = $env->param('WS_UID');
         return new self(
             $type,
@@ -68,7 +66,7 @@ final class Event
             $env->param('WS_CLOSE_REASON') ?? '',
             $session,
             $uid === '' ? null : $uid,
-            $uid !== null || $type === self::OPEN,
+            true,
         );
     }
 }

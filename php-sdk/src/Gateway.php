@@ -99,6 +99,13 @@ final class Gateway
         return self::server()->push(Check::fd($clientId), $message);
     }
 
+    /** sendToCurrentClient replies to the connection of the running event; false outside a handler. */
+    public static function sendToCurrentClient(string $message, bool $raw = false): bool
+    {
+        $event = CurrentEvent::active();
+        return $event !== null && self::server()->push($event->fd(), $message);
+    }
+
     /** @param int|string|array<int|string> $uid */
     public static function sendToUid(int|string|array $uid, string $message, bool $raw = false): bool
     {

@@ -37,6 +37,7 @@ final class Events
         self::$log[] = "message $clientId $message room=" . ($_SESSION['room'] ?? '-');
         $_SESSION['count'] = ($_SESSION['count'] ?? 0) + 1;
         Gateway::sendToGroup($_SESSION['room'], $message, [$clientId]);
+        Gateway::sendToCurrentClient('sent');
     }
 
     public static function onClose(int $clientId): void

@@ -94,6 +94,7 @@ final class AdaptersTest extends TestCase
         $message = $this->dispatch(Env::message(7, 'hello', 'text', ['WS_SESSION' => '{"room":"lobby"}']), $handler);
         self::assertSame(
             '{"actions":[{"op":"sendToGroup","group":"lobby","data":"hello","opcode":"text","exclude":[7]},'
+            . '{"op":"push","fd":7,"data":"sent","opcode":"text"},'
             . '{"op":"setSession","fd":7,"session":{"room":"lobby","count":1}}]}',
             $message->body
         );
@@ -152,6 +153,7 @@ final class AdaptersTest extends TestCase
         self::assertSame(['lobby', 'vip'], Gateway::getAllGroupIdList());
         self::assertSame('42', Gateway::getUidByClientId(7));
         self::assertTrue(Gateway::closeClient(7, 'bye'));
+        self::assertFalse(Gateway::sendToCurrentClient('no event running'));
 
         self::assertSame([
             ['op' => 'broadcast', 'data' => 'a', 'opcode' => 'text'],

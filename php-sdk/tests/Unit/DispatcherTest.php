@@ -245,14 +245,26 @@ final class DispatcherTest extends TestCase
         self::assertSame('{"actions":[{"op":"updateSession","fd":7,"session":{"n":2}}]}', $response->body);
     }
 
-    public function testMessageWithoutSessionParamAsksTheBridge(): void
+    public function testMessageWithoutSessionParamHasNone(): void
+    {
+        $handler = new RecordingHandler(message: function (Server $server, Frame $frame): void {
+            self::assertSame([], $server->getSession($frame->fd));
+            self::assertNull($server->getUidByClientId($frame->fd));
+        });
+
+        $this->dispatch(Env::message(7, 'x'), $handler);
+
+        self::assertSame([], $this->control->requests, 'phpbridge omits WS_SESSION and WS_UID when unset');
+    }
+
+    public function testUnreadableSessionParamAsksTheBridge(): void
     {
         $this->control->results = static fn (array $a): array => ['ok' => true, 'session' => ['from' => 'bridge']];
         $handler = new RecordingHandler(message: function (Server $server, Frame $frame): void {
             self::assertSame(['from' => 'bridge'], $server->getSession($frame->fd));
         });
 
-        $this->dispatch(Env::message(7, 'x'), $handler);
+        $this->dispatch(Env::message(7, 'x', 'text', ['WS_SESSION' => '{broken']), $handler);
 
         self::assertSame([[['op' => 'getSession', 'fd' => 7]]], $this->control->actions());
     }

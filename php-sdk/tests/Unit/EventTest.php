@@ -22,7 +22,7 @@ final class EventTest extends TestCase
         );
 
         $message = Event::fromEnvironment(Env::message(7, 'hi', 'binary'));
-        self::assertSame(['message', Frame::BINARY, null, false], [
+        self::assertSame(['message', Frame::BINARY, [], true], [
             $message->type,
             $message->opcode,
             $message->session,
@@ -48,6 +48,9 @@ final class EventTest extends TestCase
         self::assertSame([], $none->session);
         self::assertNull($none->uid);
         self::assertTrue($none->uidKnown);
+
+        $unreadable = Event::fromEnvironment(Env::message(7, 'x', 'text', ['WS_SESSION' => '{not json']));
+        self::assertNull($unreadable->session, 'unknown: Server asks the bridge');
     }
 
     /** @return array<string, array{array<string, string>, string}> */
