@@ -177,6 +177,7 @@ final class Dispatcher
         while (ob_get_level() > $level) {
             $output = (string) ob_get_clean() . $output;
         }
+        $output = rtrim($output);
         if ($output !== '') {
             error_log(sprintf(
                 'phpbridge: the WebSocket handler printed %d bytes on %s of fd %s; printed output is not sent'

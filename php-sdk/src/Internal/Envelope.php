@@ -121,14 +121,20 @@ final class Envelope
                 $headers['X-Phpbridge-Opcode'] = $reply->opcode === Frame::BINARY ? 'binary' : 'text';
             }
             if ($close !== null) {
-                $code = (int) ($close->extra['code'] ?? 1000);
-                $reason = (string) ($close->extra['reason'] ?? '');
-                $headers['X-Phpbridge-Close'] = $reason === '' ? (string) $code : $code . ' ' . $reason;
+                $headers['X-Phpbridge-Close'] = self::closeHeader($close);
             }
             return new Response(200, $headers, $reply === null ? '' : (string) $reply->payload);
         }
+        // A close of this connection as the last thing done rides on the
+        // X-Phpbridge-Close header, which phpbridge applies after the reply
+        // and the actions: the same order, and every sendable close code.
+        $last = $actions[count($actions) - 1];
+        if ($last->is('disconnect', $this->fd)) {
+            array_pop($actions);
+            $headers['X-Phpbridge-Close'] = self::closeHeader($last);
+        }
         $envelope = [];
-        if ($actions[0]->is('push', $this->fd)) {
+        if ($actions !== [] && $actions[0]->is('push', $this->fd)) {
             $reply = array_shift($actions);
             $envelope['reply'] = Action::payloadFields((string) $reply->payload, $reply->opcode);
         }
@@ -140,6 +146,14 @@ final class Envelope
             $envelope,
             JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR,
         ));
+    }
+
+    /** closeHeader is the X-Phpbridge-Close value of a disconnect: "<code> [reason]". */
+    private static function closeHeader(Action $close): string
+    {
+        $code = (int) ($close->extra['code'] ?? 1000);
+        $reason = (string) ($close->extra['reason'] ?? '');
+        return $reason === '' ? (string) $code : $code . ' ' . $reason;
     }
 
     /**

@@ -110,6 +110,40 @@ final class EnvelopeTest extends TestCase
         );
     }
 
+    public function testAClosingCloseRidesOnTheHeaderEvenWithAnEnvelope(): void
+    {
+        $envelope = new Envelope(7);
+        $envelope->add($this->push(7, 'kicked'));
+        $envelope->add(Action::message('sendToGroup', ['group' => 'lobby'], '7 was kicked', Frame::TEXT));
+        $envelope->add($this->disconnect(7, 1008, 'spam'));
+
+        $response = $envelope->render();
+
+        self::assertSame(
+            ['Content-Type' => 'application/vnd.phpbridge+json', 'X-Phpbridge-Close' => '1008 spam'],
+            $response->headers
+        );
+        self::assertSame(
+            '{"reply":{"data":"kicked","opcode":"text"},"actions":['
+            . '{"op":"sendToGroup","group":"lobby","data":"7 was kicked","opcode":"text"}]}',
+            $response->body
+        );
+    }
+
+    public function testACloseBeforeOtherActionsStaysInOrder(): void
+    {
+        $envelope = new Envelope(7);
+        $envelope->add(new Action('joinGroup', ['fd' => 7, 'group' => 'g']));
+        $envelope->add($this->disconnect(7));
+        $envelope->add(Action::message('sendToGroup', ['group' => 'g'], 'x', Frame::TEXT));
+
+        self::assertSame(
+            '{"actions":[{"op":"joinGroup","fd":7,"group":"g"},{"op":"disconnect","fd":7,"code":1000},'
+            . '{"op":"sendToGroup","group":"g","data":"x","opcode":"text"}]}',
+            $envelope->render()->body
+        );
+    }
+
     public function testAnEmptyReplyNeedsTheEnvelope(): void
     {
         $envelope = new Envelope(7);
