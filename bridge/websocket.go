@@ -377,6 +377,11 @@ func (h *wsHub) endHandshake() {
 // register adds c to the live connections; one arriving during shutdown is
 // closed at once (1001), which still delivers its close event.
 func (h *wsHub) register(c *wsConn) {
+	remote := ""
+	if c.ws != nil {
+		remote = c.ws.RemoteAddr().String()
+	}
+	h.s.reg.add(c.fd, remote)
 	h.mu.Lock()
 	h.conns[c.fd] = c
 	closing := h.closing
@@ -391,10 +396,13 @@ func (h *wsHub) register(c *wsConn) {
 	}
 }
 
+// remove forgets c once its close event reached PHP (so onClose still saw
+// its groups, uid and session).
 func (h *wsHub) remove(c *wsConn) {
 	h.mu.Lock()
 	delete(h.conns, c.fd)
 	h.mu.Unlock()
+	h.s.reg.remove(c.fd)
 }
 
 // snapshot lists the live connections.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -20,10 +21,11 @@ import (
 // costs one parked goroutine, its 1 KiB read buffer and the request
 // params snapshot.
 type wsConn struct {
-	hub    *wsHub
-	fd     uint64
-	params []byte          // the upgrade request's CGI params, encoded
-	ws     *websocket.Conn // nil when the client vanished during the handshake
+	hub      *wsHub
+	fd       uint64
+	params   []byte          // the upgrade request's CGI params, encoded
+	lastRead atomic.Int64    // unix seconds of the last frame read (control API info)
+	ws       *websocket.Conn // nil when the client vanished during the handshake
 
 	// Inbound events, reader → worker (websocket_events.go).
 	mu          sync.Mutex
@@ -67,24 +69,8 @@ func (c *wsConn) readLoop() {
 	limit := c.hub.cfg.WSMaxMessageSize
 	for {
 		c.extendDeadline()
-		op, r, err := c.ws.NextReader()
+		op, buf, err := readWSMessage(c.ws, limit)
 		if err != nil {
-			c.readEnded(err)
-			return
-		}
-		buf := getPayloadBuffer()
-		// SetReadLimit already refuses frames whose declared length is too
-		// big before reading them; the limit here bounds inflated data.
-		_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
-		switch {
-		case err != nil:
-		case int64(buf.Len()) > limit:
-			err = errWSTooBig
-		case op == websocket.TextMessage && !utf8.Valid(buf.Bytes()):
-			err = errWSInvalidUTF8
-		}
-		if err != nil {
-			putPayloadBuffer(buf)
 			c.readEnded(err)
 			return
 		}
@@ -92,11 +78,39 @@ func (c *wsConn) readLoop() {
 	}
 }
 
+// readWSMessage reads one complete message (fragments reassembled) of at
+// most limit bytes, and checks that text is valid UTF-8: the library leaves
+// that to the application. ws must have SetReadLimit(limit), which refuses
+// frames whose declared length is too big before reading them; the limit
+// here also bounds what permessage-deflate inflates to.
+func readWSMessage(ws *websocket.Conn, limit int64) (int, *bytes.Buffer, error) {
+	op, r, err := ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	buf := getPayloadBuffer()
+	_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+	case int64(buf.Len()) > limit:
+		err = errWSTooBig
+	case op == websocket.TextMessage && !utf8.Valid(buf.Bytes()):
+		err = errWSInvalidUTF8
+	}
+	if err != nil {
+		putPayloadBuffer(buf)
+		return 0, nil, err
+	}
+	return op, buf, nil
+}
+
 // extendDeadline pushes the idle timeout back; any frame counts, pongs
 // included.
 func (c *wsConn) extendDeadline() {
+	now := time.Now()
+	c.lastRead.Store(now.Unix()) // getClientInfo's last_activity
 	if d := c.hub.cfg.WSIdleTimeout; d > 0 {
-		_ = c.ws.SetReadDeadline(time.Now().Add(d))
+		_ = c.ws.SetReadDeadline(now.Add(d))
 	}
 }
 

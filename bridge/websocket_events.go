@@ -110,7 +110,8 @@ func (c *wsConn) message(ev *wsEvent) {
 	h := c.hub
 	defer putPayloadBuffer(ev.data)
 	p := fastcgi.AcquireParams()
-	appendWSEventParams(p, c.params, wsEventParams{event: wsEventMessage, fd: c.fd, opcode: ev.opcode, length: ev.data.Len()})
+	uid, session := h.s.reg.eventState(c.fd)
+	appendWSEventParams(p, c.params, wsEventParams{event: wsEventMessage, fd: c.fd, opcode: ev.opcode, length: ev.data.Len(), uid: uid, session: session})
 	resp, err := h.s.fcgi.Do(h.ctx, &fastcgi.Request{Params: p, Body: bytes.NewReader(ev.data.Bytes())})
 	fastcgi.ReleaseParams(p)
 	if err != nil {
@@ -173,21 +174,28 @@ func (c *wsConn) deliverClose(ev *wsEvent) {
 func (c *wsConn) closeEvent(ev *wsEvent) error {
 	h := c.hub
 	p := fastcgi.AcquireParams()
-	appendWSEventParams(p, c.params, wsEventParams{event: wsEventClose, fd: c.fd, closeCode: ev.code, closeReason: ev.reason})
+	uid, session := h.s.reg.eventState(c.fd)
+	appendWSEventParams(p, c.params, wsEventParams{event: wsEventClose, fd: c.fd, closeCode: ev.code, closeReason: ev.reason, uid: uid, session: session})
 	resp, err := h.s.fcgi.Do(h.ctx, &fastcgi.Request{Params: p})
 	fastcgi.ReleaseParams(p)
 	if err != nil {
 		return err
 	}
-	// The socket is gone: the answer can only be logged.
+	// The socket is gone: a reply cannot be sent, but an envelope's actions
+	// (tell the others who left) still run.
 	buf := getPayloadBuffer()
 	_, err = buf.ReadFrom(resp)
-	putPayloadBuffer(buf)
 	status := resp.StatusCode
+	var actions []action
+	if err == nil && isEnvelope(resp) && status >= 200 && status <= 299 {
+		_, _, actions, _ = decodeEnvelope(buf.Bytes())
+	}
+	putPayloadBuffer(buf)
 	resp.Close()
 	if err != nil {
 		return err
 	}
+	h.runActions(c.fd, actions)
 	if status >= 500 {
 		h.log.Error("php failed the websocket close event", "fd", c.fd, "status", status)
 	}
@@ -203,6 +211,8 @@ type wsReply struct {
 	// open only
 	subprotocol string
 	cookies     []string
+	// actions of an envelope answer (envelope.go), run after the body
+	actions []action
 }
 
 func (r *wsReply) release() {
@@ -246,6 +256,18 @@ func (h *wsHub) readReply(resp *fastcgi.Response, op int, fd uint64, open bool) 
 		putPayloadBuffer(buf)
 		return r, fmt.Errorf("reading php's answer: %w", err)
 	}
+	if isEnvelope(resp) && r.status >= 200 && r.status <= 299 {
+		reply, opcode, actions, err := decodeEnvelope(buf.Bytes())
+		if err != nil {
+			h.log.Warn("php sent an invalid envelope; nothing sent", "fd", fd, "err", err)
+		}
+		r.actions = actions
+		if opcode != 0 {
+			r.opcode = opcode
+		}
+		buf.Reset()
+		buf.Write(reply)
+	}
 	if buf.Len() == 0 {
 		putPayloadBuffer(buf)
 	} else {
@@ -279,6 +301,9 @@ func (c *wsConn) apply(r wsReply) {
 			}
 			c.send(r.opcode, r.body)
 		}
+	}
+	if len(r.actions) > 0 {
+		c.hub.runActions(c.fd, r.actions)
 	}
 	if r.close != nil {
 		c.closeWith(r.close.code, r.close.reason)

@@ -63,16 +63,18 @@ func (g *fdGenerator) millis() uint64 {
 func (g *fdGenerator) next() uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for waited := 0; ; waited++ {
+	for {
 		ms := g.millis()
 		slot := g.last + 1
 		if floor := ms << fdSeqBits; slot < floor {
 			slot = floor
 		}
-		limit := (ms + fdMaxBorrow + 1) << fdSeqBits
-		// Past 2*fdMaxBorrow of waiting the clock has stepped back: keep
-		// counting up rather than stall every new connection.
-		if slot < limit || waited > 2*fdMaxBorrow {
+		// Borrowing stops at fdMaxBorrow, so slot is at most one
+		// millisecond further ahead, unless the wall clock stepped back:
+		// then keep counting up rather than stall every new connection
+		// until the clock catches up.
+		ahead := int64(slot>>fdSeqBits) - int64(ms)
+		if ahead <= fdMaxBorrow || ahead > fdMaxBorrow+1 {
 			g.last = slot
 			return fdCompose(slot>>fdSeqBits, g.node, slot&(1<<fdSeqBits-1))
 		}

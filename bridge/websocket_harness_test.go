@@ -294,10 +294,13 @@ func (a *wsApp) waitClose(fd string, code int, reason string) wsRecord {
 	return cs[0]
 }
 
-// checkOneClosePerOpen asserts that every accepted open has exactly one
-// close, once all have arrived.
+// checkOneClosePerOpen stops the server (which closes what is still open)
+// and asserts that every accepted open got exactly one close event.
 func (a *wsApp) checkOneClosePerOpen() {
 	a.t.Helper()
+	if err := a.Stop(); err != nil {
+		a.t.Errorf("Run: %v", err)
+	}
 	var opens, closes map[string]int
 	deadline := time.Now().Add(15 * time.Second)
 	for {

@@ -67,7 +67,9 @@ type wsEventParams struct {
 	opcode      int // websocket.TextMessage or BinaryMessage; message only
 	closeCode   int // close only
 	closeReason string
-	length      int // payload bytes (CONTENT_LENGTH)
+	length      int    // payload bytes (CONTENT_LENGTH)
+	uid         string // WS_UID: the bound uid, "" when none
+	session     []byte // WS_SESSION: the session object (JSON), nil when none
 }
 
 // appendWSEventParams builds one event's params: the snapshot of the
@@ -90,5 +92,11 @@ func appendWSEventParams(p *fastcgi.Params, snapshot []byte, e wsEventParams) {
 	if e.event == wsEventClose {
 		p.AddBytes("WS_CLOSE_CODE", strconv.AppendInt(num[:0], int64(e.closeCode), 10))
 		p.Add("WS_CLOSE_REASON", e.closeReason)
+	}
+	if e.uid != "" {
+		p.Add("WS_UID", e.uid)
+	}
+	if len(e.session) > 0 {
+		p.AddBytes("WS_SESSION", e.session)
 	}
 }

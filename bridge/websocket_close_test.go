@@ -1,0 +1,159 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// Every way a connection ends gives PHP exactly one close event with the
+// code the client saw.
+func TestWebSocketClosePaths(t *testing.T) {
+	a := startWSApp(t, 4, func(c *Config) {
+		c.WSPingInterval = 100 * time.Millisecond
+		c.WSIdleTimeout = 600 * time.Millisecond
+	})
+
+	t.Run("client close frame", func(t *testing.T) {
+		c, fd := a.dial("", nil)
+		_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4321, "done here"))
+		if code, _ := readCloseCode(t, c); code != 4321 {
+			t.Errorf("echo %d, want 4321", code)
+		}
+		a.waitClose(fd, 4321, "done here")
+	})
+	t.Run("client close frame without code", func(t *testing.T) {
+		r := a.rawDial("")
+		r.writeFrame(0x88, true, nil)
+		r.readClose()
+		a.waitClose(r.fd, closeNoStatus, "")
+	})
+	t.Run("peer vanished", func(t *testing.T) {
+		c, fd := a.dial("", nil)
+		c.NetConn().Close()
+		a.waitClose(fd, closeAbnormal, "")
+	})
+	t.Run("idle timeout", func(t *testing.T) {
+		r := a.rawDial("") // never answers pings
+		code, reason := r.readClose()
+		if code != closeGoingAway || reason != "idle timeout" {
+			t.Errorf("client got %d %q, want 1001 idle timeout", code, reason)
+		}
+		a.waitClose(r.fd, closeGoingAway, "idle timeout")
+	})
+	t.Run("live client is not idle", func(t *testing.T) {
+		c, fd := a.dial("", nil)
+		go func() { // answers pings while reading
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(1500 * time.Millisecond)
+		if cs := a.closes(fd); len(cs) != 0 {
+			t.Fatalf("a client answering pings was closed: %+v", cs)
+		}
+	})
+	t.Run("php closes", func(t *testing.T) {
+		c, fd := a.dial("", nil)
+		_ = c.WriteMessage(websocket.TextMessage, []byte("close:4002 done with you"))
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "bye" {
+			t.Fatalf("reply before the close: %q %v", msg, err)
+		}
+		code, reason := readCloseCode(t, c)
+		if code != 4002 || reason != "done with you" {
+			t.Errorf("client got %d %q, want 4002 done with you", code, reason)
+		}
+		a.waitClose(fd, 4002, "done with you")
+	})
+	t.Run("php closes at open", func(t *testing.T) {
+		c, fd := a.dial("openclose=1", nil)
+		if code, reason := readCloseCode(t, c); code != 4001 || reason != "not today" {
+			t.Errorf("client got %d %q, want 4001 not today", code, reason)
+		}
+		a.waitClose(fd, 4001, "not today")
+	})
+	t.Run("php close header without a code", func(t *testing.T) {
+		c, fd := a.dial("", nil)
+		_ = c.WriteMessage(websocket.TextMessage, []byte("close:whatever"))
+		if code, _ := readCloseCode(t, c); code != closeNormal {
+			t.Errorf("client got %d, want 1000", code)
+		}
+		a.waitClose(fd, closeNormal, "whatever")
+	})
+	a.checkOneClosePerOpen()
+}
+
+// RFC 6455 violations close with the code the RFC asks for, sent to the
+// client and reported to PHP.
+func TestWebSocketProtocolViolations(t *testing.T) {
+	a := startWSApp(t, 4, func(c *Config) { c.WSMaxMessageSize = 1024 })
+	closePayload := func(code int, reason string) []byte {
+		return append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...)
+	}
+	tests := []struct {
+		name   string
+		frames func(r *rawWS)
+		want   int
+	}{
+		{"unmasked frame", func(r *rawWS) { r.writeFrame(0x81, false, []byte("hi")) }, closeProtocolError},
+		{"RSV1 without deflate", func(r *rawWS) { r.writeFrame(0xC1, true, []byte("hi")) }, closeProtocolError},
+		{"RSV2", func(r *rawWS) { r.writeFrame(0xA1, true, []byte("hi")) }, closeProtocolError},
+		{"RSV3", func(r *rawWS) { r.writeFrame(0x91, true, []byte("hi")) }, closeProtocolError},
+		{"reserved data opcode 3", func(r *rawWS) { r.writeFrame(0x83, true, []byte("hi")) }, closeProtocolError},
+		{"reserved control opcode 11", func(r *rawWS) { r.writeFrame(0x8B, true, nil) }, closeProtocolError},
+		{"fragmented ping", func(r *rawWS) { r.writeFrame(0x09, true, []byte("p")) }, closeProtocolError},
+		{"ping over 125 bytes", func(r *rawWS) { r.writeFrame(0x89, true, bytes.Repeat([]byte("p"), 126)) }, closeProtocolError},
+		{"continuation without start", func(r *rawWS) { r.writeFrame(0x80, true, []byte("x")) }, closeProtocolError},
+		{"new message inside a fragmented one", func(r *rawWS) {
+			r.writeFrame(0x01, true, []byte("a"))
+			r.writeFrame(0x81, true, []byte("b"))
+		}, closeProtocolError},
+		{"invalid close code", func(r *rawWS) { r.writeFrame(0x88, true, closePayload(999, "")) }, closeProtocolError},
+		{"close reason not UTF-8", func(r *rawWS) { r.writeFrame(0x88, true, closePayload(1000, "\xff\xfe")) }, closeProtocolError},
+		{"invalid UTF-8 text", func(r *rawWS) { r.writeFrame(0x81, true, []byte("ok \xc3\x28 no")) }, closeInvalidData},
+		{"UTF-8 split across fragments is fine, broken is not", func(r *rawWS) {
+			r.writeFrame(0x01, true, []byte("caf\xc3"))
+			r.writeFrame(0x80, true, []byte("\xa9\xff"))
+		}, closeInvalidData},
+		{"too big in one frame", func(r *rawWS) { r.writeFrame(0x82, true, make([]byte, 2000)) }, closeTooBig},
+		{"too big in fragments", func(r *rawWS) {
+			r.writeFrame(0x02, true, make([]byte, 600))
+			r.writeFrame(0x80, true, make([]byte, 600))
+		}, closeTooBig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := a.rawDial("")
+			tt.frames(r)
+			code, _ := r.readClose()
+			if code != tt.want {
+				t.Errorf("client got close %d, want %d", code, tt.want)
+			}
+			a.waitClose(r.fd, tt.want, "*")
+		})
+	}
+	t.Run("valid UTF-8 across fragments", func(t *testing.T) {
+		r := a.rawDial("")
+		r.writeFrame(0x01, true, []byte("caf\xc3"))
+		r.writeFrame(0x80, true, []byte("\xa9"))
+		_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if op, p := r.readFrame(); op != 1 || string(p) != "café" {
+			t.Errorf("got op %d %q, want the echo of café", op, p)
+		}
+	})
+	t.Run("exactly the limit", func(t *testing.T) {
+		r := a.rawDial("")
+		r.writeFrame(0x82, true, make([]byte, 1024))
+		_ = r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if op, p := r.readFrame(); op != 2 || len(p) != 1024 {
+			t.Errorf("got op %d %d bytes, want a 1024-byte echo", op, len(p))
+		}
+	})
+	a.checkOneClosePerOpen()
+}
