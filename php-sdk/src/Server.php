@@ -60,6 +60,11 @@ final class Server
         float $timeout = self::DEFAULT_TIMEOUT,
         ?Transport $transport = null,
     ) {
+        if (PHP_INT_SIZE < 8) {
+            throw new ConfigurationException(
+                'phpbridge connection ids are 53-bit integers: the SDK needs a 64-bit PHP build.'
+            );
+        }
         $this->address = Address::parse($address);
         if ($timeout <= 0) {
             throw new ConfigurationException(sprintf('The control API timeout must be above 0 s, got %s.', $timeout));
