@@ -69,11 +69,16 @@ final class Dispatcher
         } catch (PhpBridgeException $e) {
             return new Response(400, ['Content-Type' => 'text/plain; charset=utf-8'], $e->getMessage() . "\n");
         }
-        $server = $this->server ??= new Server(
-            Server::setting($this->env->server, 'PHPBRIDGE_CONTROL')
-                ?? 'unix:' . rtrim(sys_get_temp_dir(), '/') . '/phpbridge.sock',
-            Server::setting($this->env->server, 'PHPBRIDGE_TOKEN') ?? '',
-        );
+        try {
+            $server = $this->server ??= new Server(
+                Server::setting($this->env->server, 'PHPBRIDGE_CONTROL')
+                    ?? 'unix:' . rtrim(sys_get_temp_dir(), '/') . '/phpbridge.sock',
+                Server::setting($this->env->server, 'PHPBRIDGE_TOKEN') ?? '',
+            );
+        } catch (PhpBridgeException $e) {
+            $this->report($e);
+            return new Response(500);
+        }
         $request = $event->type === Event::OPEN ? Request::fromEnvironment($this->env, $event->fd) : null;
         $current = new CurrentEvent($event, new Envelope($event->fd), $server->address(), $request);
 
@@ -136,7 +141,9 @@ final class Dispatcher
             if ($current->event->type === Event::MESSAGE) {
                 $current->envelope->add(new Action('disconnect', ['fd' => $fd], null, Frame::TEXT, [
                     'code' => 1008,
-                    'reason' => Control\Check::closeReason(substr($rejection->body(), 0, 123)),
+                    'reason' => Control\Check::closeReason(
+                        preg_match('//u', $rejection->body()) === 1 ? $rejection->body() : 'policy violation'
+                    ),
                 ]));
             }
             return $current->envelope->render();

@@ -307,6 +307,33 @@ final class DispatcherTest extends TestCase
         self::assertResponse(200, ['X-Phpbridge-Close' => '1008 session expired'], '', $response);
     }
 
+    public function testRejectedInAMessageKeepsTheReasonSendable(): void
+    {
+        $long = new RecordingHandler(message: static function (): void {
+            throw new Rejected(403, str_repeat('é', 100));
+        });
+        $binary = new RecordingHandler(message: static function (): void {
+            throw new Rejected(403, "\xff\xfe");
+        });
+
+        $cut = $this->dispatch(Env::message(7, 'x'), $long)->headers['X-Phpbridge-Close'];
+        self::assertSame('1008 ' . str_repeat('é', 61), $cut);
+        self::assertSame(
+            ['X-Phpbridge-Close' => '1008 policy violation'],
+            $this->dispatch(Env::message(7, 'x'), $binary)->headers
+        );
+    }
+
+    public function testABadControlAddressIsReportedAnd500(): void
+    {
+        $env = Environment::fromServer(['WS_EVENT' => 'message', 'WS_FD' => '7', 'PHPBRIDGE_CONTROL' => 'nonsense']);
+
+        $response = (new Dispatcher($env))->dispatch(new RecordingHandler());
+
+        self::assertSame(500, $response->status);
+        self::assertStringContainsString('"nonsense" is neither', (string) file_get_contents($this->errorLog));
+    }
+
     public function testCloseGetsCodeAndReasonAndCannotWriteToItself(): void
     {
         $handler = new RecordingHandler(close: function (Server $server, int $fd): void {
