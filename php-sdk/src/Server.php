@@ -7,10 +7,10 @@ namespace PhpBridge;
 use PhpBridge\Control\Action;
 use PhpBridge\Control\Check;
 use PhpBridge\Control\ControlClient;
-use PhpBridge\Exception\ActionFailedException;
+use PhpBridge\Control\Result;
 use PhpBridge\Exception\ConfigurationException;
 use PhpBridge\Exception\PhpBridgeException;
-use PhpBridge\Internal\CurrentEvent;
+use PhpBridge\Internal\Router;
 use PhpBridge\Transport\Address;
 use PhpBridge\Transport\CurlTransport;
 use PhpBridge\Transport\StreamTransport;
@@ -40,13 +40,7 @@ final class Server
 
     private readonly Address $address;
 
-    private readonly ControlClient $control;
-
-    /** @var list<Action>|null the writes of a running batch() */
-    private ?array $batch = null;
-
-    /** @var list<array<string, mixed>> the results of a running batch() */
-    private array $batchResults = [];
+    private readonly Router $router;
 
     /**
      * @param string $address phpbridge's --control: "unix:/path.sock" or "127.0.0.1:port"
@@ -72,7 +66,7 @@ final class Server
         $transport ??= CurlTransport::supported($this->address)
             ? new CurlTransport($this->address, $timeout)
             : new StreamTransport($this->address, $timeout);
-        $this->control = new ControlClient($this->address, $token, $transport);
+        $this->router = new Router((string) $this->address, new ControlClient($this->address, $token, $transport));
     }
 
     /**
@@ -179,8 +173,8 @@ final class Server
             $target = ['fds' => $fds];
             $expected = count($fds);
         }
-        $result = $this->write(Action::message('push', $target, $data, $opcode));
-        return $result === null || ($this->succeeded($result, 'push') && $this->sent($result) >= $expected);
+        $result = $this->router->write(Action::message('push', $target, $data, $opcode));
+        return $result === null || (Result::ok($result, 'push') && Result::sent($result) >= $expected);
     }
 
     /**
@@ -237,8 +231,8 @@ final class Server
         if ($local !== null) {
             return $local;
         }
-        $result = $this->query(new Action('exist', ['fd' => $fd]));
-        return $this->succeeded($result, 'exist') && ($result['exist'] ?? false) === true;
+        $result = $this->router->query(new Action('exist', ['fd' => $fd]));
+        return Result::ok($result, 'exist') && ($result['exist'] ?? false) === true;
     }
 
     /** isEstablished reports whether a connection completed its handshake and is open (Swoole). */
@@ -249,8 +243,8 @@ final class Server
         if ($local !== null) {
             return $local;
         }
-        $result = $this->query(new Action('exist', ['fd' => $fd]));
-        return $this->succeeded($result, 'exist')
+        $result = $this->router->query(new Action('exist', ['fd' => $fd]));
+        return Result::ok($result, 'exist')
             && ($result['established'] ?? $result['exist'] ?? false) === true;
     }
 
@@ -280,8 +274,8 @@ final class Server
                 return true;
             }
         }
-        $result = $this->write(new Action('disconnect', $target, null, Frame::TEXT, $extra));
-        return $result === null || $this->succeeded($result, 'disconnect');
+        $result = $this->router->write(new Action('disconnect', $target, null, Frame::TEXT, $extra));
+        return $result === null || Result::ok($result, 'disconnect');
     }
 
     /** close is Swoole's name for disconnect($fd) with 1000. */
@@ -300,8 +294,8 @@ final class Server
      */
     public function getClientInfo(int $fd): array|false
     {
-        $result = $this->query(new Action('info', ['fd' => Check::fd($fd)]));
-        if (!$this->succeeded($result, 'info')) {
+        $result = $this->router->query(new Action('info', ['fd' => Check::fd($fd)]));
+        if (!Result::ok($result, 'info')) {
             return false;
         }
         unset($result['ok']);
@@ -325,7 +319,7 @@ final class Server
      */
     public function getClientList(int $startFd = 0, int $pageSize = 0): array
     {
-        $fds = $this->fdList($this->query(new Action('connections')), 'connections');
+        $fds = Result::fds($this->router->query(new Action('connections')), 'connections');
         sort($fds);
         $fds = array_values(array_filter($fds, static fn (int $fd): bool => $fd > $startFd));
         return $pageSize > 0 ? array_slice($fds, 0, $pageSize) : $fds;
@@ -334,7 +328,7 @@ final class Server
     /** getClientCount is the number of open connections (GatewayWorker's getAllClientIdCount). */
     public function getClientCount(): int
     {
-        return $this->count($this->query(new Action('count')), 'count');
+        return Result::count($this->router->query(new Action('count')), 'count');
     }
 
     // ---- groups --------------------------------------------------------
@@ -360,7 +354,8 @@ final class Server
     /** getClientCountByGroup is the number of connections in a group (0 when there is no such group). */
     public function getClientCountByGroup(string $group): int
     {
-        return $this->count($this->query(new Action('groupCount', ['group' => Check::group($group)])), 'groupCount');
+        $result = $this->router->query(new Action('groupCount', ['group' => Check::group($group)]));
+        return Result::count($result, 'groupCount');
     }
 
     /**
@@ -370,8 +365,8 @@ final class Server
      */
     public function getClientIdListByGroup(string $group): array
     {
-        $result = $this->query(new Action('groupMembers', ['group' => Check::group($group)]));
-        return $this->fdList($result, 'groupMembers');
+        $result = $this->router->query(new Action('groupMembers', ['group' => Check::group($group)]));
+        return Result::fds($result, 'groupMembers');
     }
 
     /**
@@ -381,8 +376,8 @@ final class Server
      */
     public function getGroupList(): array
     {
-        $result = $this->query(new Action('groups'));
-        if (!$this->succeeded($result, 'groups') || !is_array($result['groups'] ?? null)) {
+        $result = $this->router->query(new Action('groups'));
+        if (!Result::ok($result, 'groups') || !is_array($result['groups'] ?? null)) {
             return [];
         }
         $groups = [];
@@ -412,8 +407,8 @@ final class Server
     /** isUidOnline reports whether at least one connection is bound to the uid. */
     public function isUidOnline(int|string $uid): bool
     {
-        $result = $this->query(new Action('isUidOnline', ['uid' => Check::uid($uid)]));
-        return $this->succeeded($result, 'isUidOnline') && ($result['online'] ?? false) === true;
+        $result = $this->router->query(new Action('isUidOnline', ['uid' => Check::uid($uid)]));
+        return Result::ok($result, 'isUidOnline') && ($result['online'] ?? false) === true;
     }
 
     /**
@@ -423,26 +418,26 @@ final class Server
      */
     public function getClientIdByUid(int|string $uid): array
     {
-        return $this->fdList($this->query(new Action('uidFds', ['uid' => Check::uid($uid)])), 'uidFds');
+        return Result::fds($this->router->query(new Action('uidFds', ['uid' => Check::uid($uid)])), 'uidFds');
     }
 
     /** getUidByClientId is the uid bound to a connection, or null. */
     public function getUidByClientId(int $fd): ?string
     {
         $fd = Check::fd($fd);
-        $event = $this->event();
+        $event = $this->router->event();
         if ($event !== null && $event->fd() === $fd && $event->uidKnown()) {
             return $event->uid();
         }
-        $result = $this->query(new Action('fdUid', ['fd' => $fd]));
-        $uid = $this->succeeded($result, 'fdUid') ? ($result['uid'] ?? null) : null;
+        $result = $this->router->query(new Action('fdUid', ['fd' => $fd]));
+        $uid = Result::ok($result, 'fdUid') ? ($result['uid'] ?? null) : null;
         return is_scalar($uid) && (string) $uid !== '' ? (string) $uid : null;
     }
 
     /** getAllUidCount is the number of uids with at least one connection. */
     public function getAllUidCount(): int
     {
-        return $this->count($this->query(new Action('uidCount')), 'uidCount');
+        return Result::count($this->router->query(new Action('uidCount')), 'uidCount');
     }
 
     // ---- sessions ------------------------------------------------------
@@ -483,12 +478,12 @@ final class Server
     public function getSession(int $fd): array
     {
         $fd = Check::fd($fd);
-        $event = $this->event();
+        $event = $this->router->event();
         if ($event !== null && $event->fd() === $fd && $event->session() !== null) {
             return $event->session();
         }
-        $result = $this->query(new Action('getSession', ['fd' => $fd]));
-        return $this->succeeded($result, 'getSession') && is_array($result['session'] ?? null)
+        $result = $this->router->query(new Action('getSession', ['fd' => $fd]));
+        return Result::ok($result, 'getSession') && is_array($result['session'] ?? null)
             ? $result['session'] : [];
     }
 
@@ -507,21 +502,7 @@ final class Server
      */
     public function batch(callable $fn): array
     {
-        if ($this->batch !== null || $this->event() !== null) {
-            $fn($this);
-            return [];
-        }
-        $this->batch = [];
-        $this->batchResults = [];
-        try {
-            $fn($this);
-            $actions = $this->batch;
-            $this->batch = null;
-            return array_merge($this->batchResults, $this->control->send($actions));
-        } finally {
-            $this->batch = null;
-            $this->batchResults = [];
-        }
+        return $this->router->batch(fn () => $fn($this));
     }
 
     /**
@@ -546,67 +527,10 @@ final class Server
      */
     public function execute(array $actions): array
     {
-        return $this->control->send($actions);
+        return $this->router->execute($actions);
     }
 
     // ---- plumbing ------------------------------------------------------
-
-    /**
-     * event is the running handler's event when this Server talks to the
-     * bridge that sent it, else null.
-     */
-    private function event(): ?CurrentEvent
-    {
-        $event = CurrentEvent::active();
-        if ($event === null || ($event->address !== null && $event->address !== (string) $this->address)) {
-            return null;
-        }
-        return $event;
-    }
-
-    /**
-     * write queues an action in a handler or a batch (null), or runs it and
-     * returns its result.
-     *
-     * @return array<string, mixed>|null
-     */
-    private function write(Action $action): ?array
-    {
-        $event = $this->event();
-        if ($event !== null) {
-            $event->record($action);
-            return null;
-        }
-        if ($this->batch !== null) {
-            $this->batch[] = $action;
-            return null;
-        }
-        return $this->control->send([$action])[0];
-    }
-
-    /**
-     * query runs an action whose answer is needed now, after the writes
-     * queued before it, in the same request.
-     *
-     * @return array<string, mixed>
-     */
-    private function query(Action $action): array
-    {
-        $pending = [];
-        $event = $this->event();
-        if ($event !== null) {
-            $pending = $event->flushable();
-        } elseif ($this->batch !== null) {
-            $pending = $this->batch;
-            $this->batch = [];
-        }
-        $results = $this->control->send([...$pending, $action]);
-        $answer = array_pop($results);
-        if ($this->batch !== null) {
-            $this->batchResults = array_merge($this->batchResults, $results);
-        }
-        return $answer;
-    }
 
     /** simpleWrite runs a write whose result is ok or not found. */
     private function simpleWrite(Action $action): bool
@@ -615,57 +539,15 @@ final class Server
         if ($fd !== null && $this->isGoneInThisEvent($fd)) {
             return false;
         }
-        $result = $this->write($action);
-        return $result === null || $this->succeeded($result, $action->op);
+        $result = $this->router->write($action);
+        return $result === null || Result::ok($result, $action->op);
     }
 
     /** delivered runs a fan-out write and reports whether anyone got it. */
     private function delivered(Action $action): bool
     {
-        $result = $this->write($action);
-        return $result === null || ($this->succeeded($result, $action->op) && $this->sent($result) > 0);
-    }
-
-    /**
-     * succeeded reads a result: true when ok, false for "not found",
-     * an exception for any other error.
-     *
-     * @param array<string, mixed> $result
-     */
-    private function succeeded(array $result, string $op): bool
-    {
-        if (($result['ok'] ?? false) === true) {
-            return true;
-        }
-        $error = (string) ($result['error'] ?? 'no error given');
-        if ($error === 'not found') {
-            return false;
-        }
-        throw ActionFailedException::fromResult($op, $error);
-    }
-
-    /** @param array<string, mixed> $result */
-    private function sent(array $result): int
-    {
-        return isset($result['sent']) ? (int) $result['sent'] : PHP_INT_MAX;
-    }
-
-    /** @param array<string, mixed> $result */
-    private function count(array $result, string $op): int
-    {
-        return $this->succeeded($result, $op) ? (int) ($result['count'] ?? 0) : 0;
-    }
-
-    /**
-     * @param array<string, mixed> $result
-     * @return list<int>
-     */
-    private function fdList(array $result, string $op): array
-    {
-        if (!$this->succeeded($result, $op) || !is_array($result['fds'] ?? null)) {
-            return [];
-        }
-        return array_values(array_map('intval', $result['fds']));
+        $result = $this->router->write($action);
+        return $result === null || (Result::ok($result, $action->op) && Result::sent($result) > 0);
     }
 
     /**
@@ -684,7 +566,7 @@ final class Server
      */
     private function ownConnectionState(int $fd): ?bool
     {
-        $event = $this->event();
+        $event = $this->router->event();
         if ($event === null || $event->fd() !== $fd || $event->event->type === Event::MESSAGE) {
             return null;
         }
@@ -694,7 +576,7 @@ final class Server
     /** isGoneInThisEvent: in onClose the event's connection takes no more writes. */
     private function isGoneInThisEvent(int $fd): bool
     {
-        $event = $this->event();
+        $event = $this->router->event();
         return $event !== null && $event->fd() === $fd && $event->event->type === Event::CLOSE;
     }
 }
