@@ -50,12 +50,12 @@ type wsHub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	conns    map[uint64]*wsConn
-	pending  int // handshakes past their open event, not registered yet
-	closing  bool
-	pinging  bool
-	stopPing chan struct{}
+	mu      sync.Mutex
+	conns   map[uint64]*wsConn
+	pending int // handshakes past their open event, not registered yet
+	closing bool
+	pinging bool
+	stop    chan struct{} // closed at shutdown: ends pings and the memory signal
 
 	stats wsStats
 }
@@ -69,16 +69,17 @@ type wsStats struct {
 
 func newWSHub(s *Server) *wsHub {
 	h := &wsHub{
-		s:        s,
-		cfg:      &s.cfg,
-		log:      s.log,
-		script:   wsHandlerScript(&s.cfg),
-		ids:      newFDGenerator(s.cfg.WSNodeID, nil),
-		origins:  newWSOrigins(s.cfg.WSAllowedOrigins),
-		conns:    map[uint64]*wsConn{},
-		stopPing: make(chan struct{}),
+		s:       s,
+		cfg:     &s.cfg,
+		log:     s.log,
+		script:  wsHandlerScript(&s.cfg),
+		ids:     newFDGenerator(s.cfg.WSNodeID, nil),
+		origins: newWSOrigins(s.cfg.WSAllowedOrigins),
+		conns:   map[uint64]*wsConn{},
+		stop:    make(chan struct{}),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.watchMemorySignal(h.stop)
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  s.cfg.WSWriteTimeout,
 		WriteBufferSize:   wsWriteBufferSize,
@@ -236,13 +237,14 @@ func (h *wsHub) adopt(nc net.Conn, hs *wsHandshake) {
 	}
 	hs.timer.Stop()
 	raw := unwrapHijacked(nc)
-	ws, err := h.upgrade(raw, hs)
+	ws, br, err := h.upgrade(raw, hs)
 	if err != nil {
 		_ = raw.Close()
 		h.lostHandshake(hs, err.Error())
 		return
 	}
 	c := newWSConn(h, hs.fd, hs.params, ws)
+	c.br, c.rc = br, rawConnOf(raw)
 	h.register(c)
 	h.endHandshake()
 	c.apply(hs.reply)
@@ -264,7 +266,10 @@ func (h *wsHub) lostHandshake(hs *wsHandshake, why string) {
 // net/http flavour of the upgrader through a minimal hijacker, because
 // FastHTTPUpgrader would read through fasthttp's request buffer for the
 // connection's whole life.
-func (h *wsHub) upgrade(raw net.Conn, hs *wsHandshake) (*websocket.Conn, error) {
+//
+// It also returns the connection's read buffer, which the reader checks
+// before parking (waitReadable).
+func (h *wsHub) upgrade(raw net.Conn, hs *wsHandshake) (*websocket.Conn, *bufio.Reader, error) {
 	req := &http.Request{Method: http.MethodGet, Header: http.Header{
 		"Connection":            {"Upgrade"},
 		"Upgrade":               {"websocket"},
@@ -281,15 +286,15 @@ func (h *wsHub) upgrade(raw net.Conn, hs *wsHandshake) (*websocket.Conn, error) 
 	for _, c := range hs.reply.cookies {
 		rh.Add("Set-Cookie", c)
 	}
-	w := &wsHijacker{conn: raw, rw: bufio.NewReadWriter(
-		bufio.NewReaderSize(raw, wsReadBufferSize), // becomes the connection's read buffer
-		bufio.NewWriterSize(raw, 512),              // scratch space for the 101 only
+	br := bufio.NewReaderSize(raw, wsReadBufferSize) // becomes the connection's read buffer
+	w := &wsHijacker{conn: raw, rw: bufio.NewReadWriter(br,
+		bufio.NewWriterSize(raw, 512), // scratch space for the 101 only
 	)}
 	ws, err := h.upgrader.Upgrade(w, req, rh)
 	if err != nil {
-		return nil, fmt.Errorf("websocket upgrade: %w", err)
+		return nil, nil, fmt.Errorf("websocket upgrade: %w", err)
 	}
-	return ws, nil
+	return ws, br, nil
 }
 
 // wsHijacker is the http.ResponseWriter + http.Hijacker the upgrader needs.
@@ -436,7 +441,7 @@ func (h *wsHub) pingLoop() {
 			for _, c := range h.snapshot() {
 				c.ping()
 			}
-		case <-h.stopPing:
+		case <-h.stop:
 			return
 		}
 	}
@@ -449,7 +454,7 @@ func (h *wsHub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if !h.closing {
 		h.closing = true
-		close(h.stopPing)
+		close(h.stop)
 	}
 	h.mu.Unlock()
 	conns := h.snapshot()

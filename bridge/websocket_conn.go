@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +28,8 @@ type wsConn struct {
 	params   []byte          // the upgrade request's CGI params, encoded
 	lastRead atomic.Int64    // unix seconds of the last frame read (control API info)
 	ws       *websocket.Conn // nil when the client vanished during the handshake
+	br       *bufio.Reader   // ws's read buffer
+	rc       syscall.RawConn // the socket, to park on it (waitReadable); nil for TLS
 
 	// Inbound events, reader → worker (websocket_events.go).
 	mu          sync.Mutex
@@ -69,6 +73,10 @@ func (c *wsConn) readLoop() {
 	limit := c.hub.cfg.WSMaxMessageSize
 	for {
 		c.extendDeadline()
+		if err := c.waitReadable(); err != nil {
+			c.readEnded(err)
+			return
+		}
 		op, buf, err := readWSMessage(c.ws, limit)
 		if err != nil {
 			c.readEnded(err)
