@@ -32,4 +32,3 @@ func rawConnOf(c any) syscall.RawConn {
 	}
 	return rc
 }
-
