@@ -127,6 +127,7 @@ func TestLaravelBehindNginxAndPhpbridge(t *testing.T) {
 	// $host, which has no port; upstream nginx passes the Host header as is.
 	debianHost := hasHostOverride(t)
 
+	knownSeen = map[string][]string{}
 	upload := uploadFixture()
 	steps := buildSteps(upload, debianHost)
 
@@ -456,8 +457,12 @@ func normCookie(c *http.Cookie) string {
 	if c.Domain != "" {
 		fmt.Fprintf(&b, "; Domain=%s", c.Domain)
 	}
-	if c.MaxAge != 0 {
-		fmt.Fprintf(&b, "; Max-Age=%d", c.MaxAge)
+	if c.MaxAge > 0 {
+		// PHP computes Max-Age from an expiry time, so a second may tick
+		// between two answers: compare it to the minute.
+		fmt.Fprintf(&b, "; Max-Age=%d", (c.MaxAge+30)/60*60)
+	} else if c.MaxAge < 0 {
+		b.WriteString("; Max-Age=0")
 	}
 	if !c.Expires.IsZero() {
 		b.WriteString("; Expires=<set>")
@@ -715,8 +720,10 @@ func streamTiming(nginxStreams bool) func(t tb, f *front, o *obs) {
 		}
 		first, last := o.lines[0], o.lines[4]
 		t.Logf("%s: the 5 lines arrived at %v", f.name, o.lines)
-		// PHP spends 4 × 300 ms between the first and last chunk.
-		streamed := last-first >= 900*time.Millisecond
+		// PHP spends 4 × 300 ms between the first and last chunk; a
+		// buffered answer delivers them within microseconds. Half of it
+		// leaves room for a loaded machine.
+		streamed := last-first >= 600*time.Millisecond
 		switch {
 		case f.name == "phpbridge" && !streamed:
 			t.Errorf("phpbridge: chunks arrived together (first at %v, last at %v): buffered, not streamed", first, last)
