@@ -57,7 +57,8 @@ type wsHub struct {
 	pinging bool
 	stop    chan struct{} // closed at shutdown: ends pings and the memory signal
 
-	stats wsStats
+	workers *wsWorkers // run the connections' event queues
+	stats   wsStats
 }
 
 // wsStats are counters tests and diagnostics read.
@@ -77,6 +78,7 @@ func newWSHub(s *Server) *wsHub {
 		origins: newWSOrigins(s.cfg.WSAllowedOrigins),
 		conns:   map[uint64]*wsConn{},
 		stop:    make(chan struct{}),
+		workers: newWSWorkers(),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.watchMemorySignal(h.stop)
@@ -244,7 +246,8 @@ func (h *wsHub) adopt(nc net.Conn, hs *wsHandshake) {
 		return
 	}
 	c := newWSConn(h, hs.fd, hs.params, ws)
-	c.br, c.rc = br, rawConnOf(raw)
+	c.br = br
+	c.setRawConn(rawConnOf(raw))
 	h.register(c)
 	h.endHandshake()
 	c.apply(hs.reply)
@@ -471,12 +474,14 @@ func (h *wsHub) Shutdown(ctx context.Context) error {
 		n, pending := len(h.conns), h.pending
 		h.mu.Unlock()
 		if n == 0 && pending == 0 {
+			h.workers.close()
 			return nil
 		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			h.cancel()
+			h.workers.close()
 			h.log.Error("shutdown timeout: websocket close events not delivered to PHP",
 				"connections", n, "handshakes", pending)
 			return ctx.Err()

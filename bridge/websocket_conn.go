@@ -30,6 +30,8 @@ type wsConn struct {
 	ws       *websocket.Conn // nil when the client vanished during the handshake
 	br       *bufio.Reader   // ws's read buffer
 	rc       syscall.RawConn // the socket, to park on it (waitReadable); nil for TLS
+	readable func(fd uintptr) bool
+	peeked   bool
 
 	// Inbound events, reader → worker (websocket_events.go).
 	mu          sync.Mutex
@@ -211,8 +213,11 @@ func (c *wsConn) closeWith(code int, reason string) {
 		return
 	}
 	c.closeTimer = time.AfterFunc(c.hub.cfg.WSWriteTimeout+wsCloseGrace, c.closeSocket)
-	c.pushLocked(wsOutbound{kind: websocket.CloseMessage, code: code, reason: reason})
+	start := c.pushLocked(wsOutbound{kind: websocket.CloseMessage, code: code, reason: reason})
 	c.wmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
 }
 
 // abort closes the socket at once, recording why (a client that does not
@@ -260,10 +265,17 @@ func (m wsOutbound) release() {
 	}
 }
 
-// send queues a text or binary message. A client whose send queue is full
-// is disconnected (1008): it is not reading, and buffering for it would
-// grow without bound.
-func (c *wsConn) send(kind int, data *bytes.Buffer) {
+// send queues a text or binary message; a writer goroutine is started if
+// none runs. A client whose send queue is full is disconnected (1008): it
+// is not reading, and buffering for it would grow without bound.
+func (c *wsConn) send(kind int, data *bytes.Buffer) { c.queueMessage(kind, data, false) }
+
+// sendNow is send for the connection's own event worker: when no writer
+// runs, the worker writes the queue itself rather than start a goroutine
+// for the reply. It only ever delays this connection's next event.
+func (c *wsConn) sendNow(kind int, data *bytes.Buffer) { c.queueMessage(kind, data, true) }
+
+func (c *wsConn) queueMessage(kind int, data *bytes.Buffer, inline bool) {
 	m := wsOutbound{kind: kind, data: data}
 	if c.ws == nil {
 		m.release()
@@ -283,8 +295,14 @@ func (c *wsConn) send(kind int, data *bytes.Buffer) {
 		c.abort(closePolicy, "send queue full")
 		return
 	}
-	c.pushLocked(m)
+	start := c.pushLocked(m)
 	c.wmu.Unlock()
+	switch {
+	case start && inline:
+		c.writeLoop()
+	case start:
+		go c.writeLoop()
+	}
 }
 
 // ping queues a ping unless the writer is busy anyway.
@@ -293,26 +311,30 @@ func (c *wsConn) ping() {
 		return
 	}
 	c.wmu.Lock()
-	if !c.writing && !c.closing && !c.dead {
-		c.pushLocked(wsOutbound{kind: websocket.PingMessage})
-	}
+	start := !c.writing && !c.closing && !c.dead && c.pushLocked(wsOutbound{kind: websocket.PingMessage})
 	c.wmu.Unlock()
-}
-
-// pushLocked appends m and starts the writer if none runs; c.wmu is held.
-func (c *wsConn) pushLocked(m wsOutbound) {
-	if m.kind == websocket.CloseMessage {
-		c.closing = true
-	}
-	c.out = append(c.out, m)
-	if !c.writing {
-		c.writing = true
+	if start {
 		go c.writeLoop()
 	}
 }
 
-// writeLoop writes queued frames and exits when the queue is empty, so an
-// idle connection has no writer goroutine.
+// pushLocked appends m; c.wmu is held. It reports whether the caller must
+// run writeLoop (no writer runs yet; it is now marked as running).
+func (c *wsConn) pushLocked(m wsOutbound) bool {
+	if m.kind == websocket.CloseMessage {
+		c.closing = true
+	}
+	c.out = append(c.out, m)
+	if c.writing {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// writeLoop writes queued frames and returns when the queue is empty, so an
+// idle connection has no writer goroutine. Exactly one runs at a time
+// (c.writing).
 func (c *wsConn) writeLoop() {
 	for {
 		c.wmu.Lock()

@@ -67,12 +67,12 @@ func (c *wsConn) enqueue(ev *wsEvent) {
 	c.running = true
 	c.mu.Unlock()
 	if start {
-		go c.drain()
+		c.hub.workers.run(c)
 	}
 }
 
-// drain runs queued events until none is left, then exits; after the close
-// event the connection is forgotten.
+// drain runs queued events until none is left (on a worker, see
+// websocket_workers.go); after the close event the connection is forgotten.
 func (c *wsConn) drain() {
 	for {
 		c.mu.Lock()
@@ -299,7 +299,7 @@ func (c *wsConn) apply(r wsReply) {
 				r.body.Reset()
 				r.body.Write(fixed)
 			}
-			c.send(r.opcode, r.body)
+			c.sendNow(r.opcode, r.body)
 		}
 	}
 	if len(r.actions) > 0 {

@@ -16,7 +16,28 @@ func (c *wsConn) waitReadable() error {
 	if c.rc == nil || (c.br != nil && c.br.Buffered() > 0) {
 		return nil // no raw socket (TLS, replayed bytes) or data already buffered
 	}
-	return c.rc.Read(peekReadable)
+	c.peeked = false
+	return c.rc.Read(c.readable)
+}
+
+// setRawConn lets the reader park on rc (nil: never).
+func (c *wsConn) setRawConn(rc syscall.RawConn) {
+	c.rc = rc
+	if rc == nil {
+		return
+	}
+	// RawConn.Read calls readable, parks while it says false, then calls it
+	// again. The first call peeks (data may already be in the socket, with
+	// no new readiness event to wake a waiter); after a wake-up the socket
+	// is readable and the frame reader's read comes next, so no second
+	// syscall.
+	c.readable = func(fd uintptr) bool {
+		if c.peeked {
+			return true
+		}
+		c.peeked = true
+		return peekReadable(fd)
+	}
 }
 
 // rawConnOf returns the socket's syscall.RawConn, or nil when c is not a
