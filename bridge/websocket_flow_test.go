@@ -124,3 +124,37 @@ func TestWebSocketSlowReader(t *testing.T) {
 	}
 	a.checkOneClosePerOpen()
 }
+
+// A slow PHP call for one connection does not hold up another connection's
+// events while the pool has room: B's replies come back while A's message
+// is still in PHP.
+func TestWebSocketSlowPHPDoesNotBlockOthers(t *testing.T) {
+	a := startWSApp(t, 2, nil)
+	ca, _ := a.dial("", nil)
+	cb, _ := a.dial("", nil)
+	if err := ca.WriteMessage(websocket.TextMessage, []byte("sleep:3000:slow")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		_, msg, _ := ca.ReadMessage()
+		done <- string(msg)
+	}()
+	time.Sleep(100 * time.Millisecond) // A is in PHP now
+	for i := range 5 {
+		_ = cb.WriteMessage(websocket.TextMessage, []byte("fast"))
+		_ = cb.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, msg, err := cb.ReadMessage(); err != nil || string(msg) != "fast" {
+			t.Fatalf("B's reply %d: %q %v", i, msg, err)
+		}
+		select {
+		case m := <-done:
+			t.Fatalf("A's slow reply %q came before B's reply %d: B waited for A", m, i)
+		default:
+		}
+	}
+	if m := <-done; m != "slow" {
+		t.Errorf("A got %q", m)
+	}
+	a.checkOneClosePerOpen()
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# bench/ws.sh: the WebSocket scenarios of bench/run.sh.
+#
+#   sudo bash bench/ws.sh             # WebSocket scenarios only (~4 min)
+#   sudo QUICK=1 bash bench/ws.sh     # smoke test
+#   sudo SCENARIOS="hello ws_echo" bash bench/run.sh   # mixed with the others
+#
+# run.sh sources this file (just before main), which adds three scenarios
+# and a "WebSocket" section to the report. Run directly, it runs run.sh
+# with SCENARIOS defaulting to these three. The load generator is
+# cmd/phpbridge-load (Go), built into the work dir; like everything else it
+# is pinned to CLIENT_CPU, bounded in time, and stopped by pid.
+#
+#   ws_idle    phpbridge's RSS with WS_IDLE_COUNTS (5000 10000 19000) idle
+#              WebSocket clients, each having run an open event: sampled
+#              2 s after the last handshake, and again after SIGUSR1 (which
+#              makes phpbridge collect garbage and return free memory to the
+#              OS: "RSS after GC"). Per connection = (RSS - fresh RSS) / N.
+#   ws_echo    events/s and p50/p99 at WS_CONNS (100) connections through
+#              the echo handler (ws.php), each connection sending a message
+#              and waiting for the reply in a loop; against the same PHP
+#              work as HTTP POSTs (public/echo.php) on 100 keep-alive
+#              connections through nginx and through phpbridge.
+#   ws_accept  time to open WS_ACCEPT_N (10000) connections, each with an
+#              open event through PHP, WS_ACCEPT_CONCURRENCY (128)
+#              handshakes in flight.
+#
+# Knobs: WS_IDLE_COUNTS, WS_IDLE_ROUNDS (1), WS_CONNS (100), WS_SIZE (32
+# bytes), WS_ACCEPT_N, WS_ACCEPT_CONCURRENCY, WS_ACCEPT_ROUNDS (3); ROUNDS,
+# DURATION, WARMUP as in run.sh.
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	export SCENARIOS=${SCENARIOS:-"ws_idle ws_echo ws_accept"}
+	exec bash "$(dirname "${BASH_SOURCE[0]}")/run.sh" "$@"
+fi
+
+SCENARIOS_ALL+=" ws_idle ws_echo ws_accept"
+if [[ $QUICK == 1 ]]; then
+	WS_IDLE_COUNTS=${WS_IDLE_COUNTS:-"1000 2000"}
+	WS_ACCEPT_N=${WS_ACCEPT_N:-2000}
+	WS_ACCEPT_ROUNDS=${WS_ACCEPT_ROUNDS:-1}
+fi
+WS_IDLE_COUNTS=${WS_IDLE_COUNTS:-"5000 10000 19000"}
+WS_IDLE_ROUNDS=${WS_IDLE_ROUNDS:-1}
+WS_CONNS=${WS_CONNS:-100}
+WS_SIZE=${WS_SIZE:-32}
+WS_ACCEPT_N=${WS_ACCEPT_N:-10000}
+WS_ACCEPT_CONCURRENCY=${WS_ACCEPT_CONCURRENCY:-128}
+WS_ACCEPT_ROUNDS=${WS_ACCEPT_ROUNDS:-3}
+WS_TSV="" # kind key round values... (see ws_record)
+WS_SRC=2  # last octet of the next unused source address, 127.0.0.$WS_SRC
+
+# ws_setup: build the load tool and add the HTTP twin of the echo handler,
+# once.
+ws_setup() {
+	[[ -n $WS_TSV ]] && return 0
+	WS_TSV=$WORK/ws.tsv
+	: >"$WS_TSV"
+	log "building cmd/phpbridge-load"
+	(cd "$REPO" && go build -o "$WORK/phpbridge-load" ./cmd/phpbridge-load) || die "cmd/phpbridge-load does not build"
+	printf '%s' '<?php echo file_get_contents("php://input");' >"$APP/public/echo.php"
+}
+
+ws_record() { (IFS=$'\t' && echo "$*") >>"$WS_TSV"; }
+
+# ws_src N: a first source address for N connections that no earlier run
+# used, so TIME_WAIT sockets of the previous run never exhaust its ports.
+ws_src() {
+	local n=$1 first=$WS_SRC
+	WS_SRC=$((WS_SRC + (n + 9999) / 10000))
+	((WS_SRC < 250)) || WS_SRC=2
+	echo "127.0.0.$first"
+}
+
+# ws_load ARGS...: the load tool pinned to the client CPU, bounded in time.
+ws_load() { timeout 600 taskset -c "$CLIENT_CPU" "$WORK/phpbridge-load" "$@"; }
+
+ws_url() { echo "ws://127.0.0.1:${SIDE_PORT[phpbridge]}/ws"; }
+
+# ws_gc_rss PID: RSS after asking phpbridge to collect garbage (SIGUSR1).
+ws_gc_rss() {
+	kill -USR1 "$1"
+	sleep 1
+	rss_kb "$1"
+}
+
+# field LINE KEY: the value of KEY=value in a load tool result line.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
+
+scenario_ws_idle() {
+	ws_setup
+	[[ ${SIDE_OK[phpbridge]} == 1 ]] || {
+		note "ws_idle skipped: phpbridge is not available"
+		return 0
+	}
+	local n round pid fresh with gc out line ic i
+	for ((round = 1; round <= WS_IDLE_ROUNDS; round++)); do
+		for n in $WS_IDLE_COUNTS; do
+			start_side phpbridge || die "phpbridge did not start for ws_idle"
+			pid=${SIDE_PID[phpbridge]}
+			fresh=$(ws_gc_rss "$pid")
+			out=$WORK/raw/ws-idle-$n-$round.txt
+			# Not through ws_load: $! must be timeout(1) itself, which passes
+			# stop_pid's SIGTERM on to the tool (it then prints DONE).
+			timeout 600 taskset -c "$CLIENT_CPU" "$WORK/phpbridge-load" idle -url "$(ws_url)" -n "$n" \
+				-src "$(ws_src "$n")" -hold 300s >"$out" 2>&1 &
+			ic=$!
+			PIDS+=("$ic")
+			for ((i = 0; i < 1200; i++)); do
+				grep -q '^READY' "$out" && break
+				kill -0 "$ic" 2>/dev/null || break
+				sleep 0.1
+			done
+			grep -q '^READY' "$out" || {
+				cat "$out" >&2
+				die "phpbridge-load idle -n $n did not get ready"
+			}
+			sleep 2
+			with=$(rss_kb "$pid")
+			gc=$(ws_gc_rss "$pid")
+			stop_pid "$ic"
+			stop_side phpbridge
+			line=$(grep '^READY' "$out")
+			ws_record idle "$n" "$round" "$fresh" "$with" "$gc" "$(field "$line" opened)" "$(field "$(grep '^DONE' "$out" || true)" alive)" "$(field "$line" seconds)"
+			log "ws_idle $n: RSS $fresh KiB fresh, $with KiB with $n idle WebSocket clients, $gc KiB after GC ($(awk -v a="$fresh" -v b="$gc" -v n="$n" 'BEGIN {printf "%.2f", (b - a) / n}') KiB/conn)"
+		done
+	done
+}
+
+scenario_ws_echo() {
+	ws_setup
+	local round side out line
+	local -a runs=()
+	[[ ${SIDE_OK[phpbridge]} == 1 ]] && runs+=(ws:phpbridge)
+	runs+=(http:nginx)
+	[[ ${SIDE_OK[phpbridge]} == 1 ]] && runs+=(http:phpbridge)
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for run in "${runs[@]}"; do
+			side=${run#*:}
+			start_side "$side" || die "$side did not start for ws_echo"
+			out=$WORK/raw/ws-echo-${run/:/-}-$round.txt
+			if [[ ${run%%:*} == ws ]]; then
+				ws_load echo -url "$(ws_url)" -c "$WS_CONNS" -d "${DURATION}s" -warmup "${WARMUP}s" -size "$WS_SIZE" -src "$(ws_src "$WS_CONNS")" >"$out" 2>&1 || true
+				line=$(grep '^ECHO' "$out" || true)
+			else
+				ws_load http -url "$(url_of "$side" /echo.php)" -c "$WS_CONNS" -d "${DURATION}s" -warmup "${WARMUP}s" -size "$WS_SIZE" -src "$(ws_src "$WS_CONNS")" >"$out" 2>&1 || true
+				line=$(grep '^HTTP' "$out" || true)
+			fi
+			stop_side "$side"
+			[[ -n $line ]] || {
+				cat "$out" >&2
+				die "phpbridge-load against $run gave no result"
+			}
+			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)"
+			log "ws_echo round $round/$ROUNDS $run: $line"
+			[[ $(field "$line" errors) == 0 ]] || note "ws_echo $run round $round: $(field "$line" errors) connection errors"
+		done
+	done
+}
+
+scenario_ws_accept() {
+	ws_setup
+	[[ ${SIDE_OK[phpbridge]} == 1 ]] || {
+		note "ws_accept skipped: phpbridge is not available"
+		return 0
+	}
+	local round out line
+	for ((round = 1; round <= WS_ACCEPT_ROUNDS; round++)); do
+		start_side phpbridge || die "phpbridge did not start for ws_accept"
+		out=$WORK/raw/ws-accept-$round.txt
+		ws_load accept -url "$(ws_url)" -n "$WS_ACCEPT_N" -concurrency "$WS_ACCEPT_CONCURRENCY" -src "$(ws_src "$WS_ACCEPT_N")" >"$out" 2>&1 || true
+		stop_side phpbridge # waits for the close events of the connections just closed
+		line=$(grep '^ACCEPT' "$out" || true)
+		[[ -n $line ]] || {
+			cat "$out" >&2
+			die "phpbridge-load accept gave no result"
+		}
+		ws_record accept "$WS_ACCEPT_N" "$round" "$(field "$line" seconds)" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" failed)"
+		log "ws_accept round $round/$WS_ACCEPT_ROUNDS: $line"
+	done
+}
+
+# wsmed KIND KEY COLUMN: median of COLUMN (4 = first value) over rounds.
+wsmed() { awk -F'\t' -v k="$1" -v key="$2" -v c="$3" '$1 == k && $2 == key {print $c}' "$WS_TSV" | median; }
+
+ws_report() {
+	[[ -n $WS_TSV && -s $WS_TSV ]] || return 0
+	local n fresh with gc first last
+	echo
+	echo "## WebSocket"
+	echo
+	if grep -q '^idle' "$WS_TSV"; then
+		echo "Idle WebSocket connections (each ran an open event), phpbridge RSS; \"after GC\" = after SIGUSR1 (runtime.GC + FreeOSMemory)."
+		echo
+		echo "| connections | RSS fresh (KiB) | RSS with clients (KiB) | KiB/conn | RSS after GC (KiB) | KiB/conn after GC | handshake time (s) |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|"
+		for n in $WS_IDLE_COUNTS; do
+			fresh=$(wsmed idle "$n" 4) with=$(wsmed idle "$n" 5) gc=$(wsmed idle "$n" 6)
+			[[ -n $fresh ]] || continue
+			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$fresh" "$with" \
+				"$(awk -v a="$fresh" -v b="$with" -v n="$n" 'BEGIN {printf "%.2f", (b - a) / n}')" "$gc" \
+				"$(awk -v a="$fresh" -v b="$gc" -v n="$n" 'BEGIN {printf "%.2f", (b - a) / n}')" "$(wsmed idle "$n" 9)"
+		done
+		read -r first last < <(echo "$WS_IDLE_COUNTS" | awk '{print $1, $NF}')
+		if [[ $first != "$last" && -n $(wsmed idle "$first" 6) && -n $(wsmed idle "$last" 6) ]]; then
+			echo
+			echo "Slope from $first to $last connections after GC: $(awk -v a="$(wsmed idle "$first" 6)" -v b="$(wsmed idle "$last" 6)" -v n="$first" -v m="$last" 'BEGIN {printf "%.2f", (b - a) / (m - n)}') KiB per connection."
+		fi
+		echo
+	fi
+	if grep -q '^echo' "$WS_TSV"; then
+		local ws ng pb
+		ws=$(wsmed echo ws:phpbridge 4) ng=$(wsmed echo http:nginx 4) pb=$(wsmed echo http:phpbridge 4)
+		echo "Echo through PHP at $WS_CONNS connections, ${WS_SIZE}-byte messages, closed loop (each connection waits for its reply), median of $ROUNDS round(s) of ${DURATION}s:"
+		echo
+		echo "| | events or requests/s | p50 (ms) | p99 (ms) |"
+		echo "|---|---:|---:|---:|"
+		printf '| WebSocket messages, phpbridge → ws.php | %s | %s | %s |\n' "$(cell "$ws")" "$(cell "$(wsmed echo ws:phpbridge 5)")" "$(cell "$(wsmed echo ws:phpbridge 6)")"
+		printf '| HTTP POST, nginx → echo.php | %s | %s | %s |\n' "$(cell "$ng")" "$(cell "$(wsmed echo http:nginx 5)")" "$(cell "$(wsmed echo http:nginx 6)")"
+		printf '| HTTP POST, phpbridge → echo.php | %s | %s | %s |\n' "$(cell "$pb")" "$(cell "$(wsmed echo http:phpbridge 5)")" "$(cell "$(wsmed echo http:phpbridge 6)")"
+		echo
+		echo "Ratio WebSocket messages / nginx HTTP requests: $(ratio "$ws" "$ng") (≥ 1.0: a message costs no more than an AJAX poll); / phpbridge HTTP: $(ratio "$ws" "$pb")."
+		echo
+	fi
+	if grep -q '^accept' "$WS_TSV"; then
+		echo "Accepting $WS_ACCEPT_N connections, each with an open event through PHP, $WS_ACCEPT_CONCURRENCY handshakes in flight, median of $WS_ACCEPT_ROUNDS round(s):"
+		echo
+		echo "| connections | seconds | connections/s | handshake p50 (ms) | p99 (ms) | failed |"
+		echo "|---:|---:|---:|---:|---:|---:|"
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$WS_ACCEPT_N" "$(wsmed accept "$WS_ACCEPT_N" 4)" "$(wsmed accept "$WS_ACCEPT_N" 5)" \
+			"$(wsmed accept "$WS_ACCEPT_N" 6)" "$(wsmed accept "$WS_ACCEPT_N" 7)" "$(wsmed accept "$WS_ACCEPT_N" 8)"
+		echo
+	fi
+	echo "<details><summary>every WebSocket run</summary>"
+	echo
+	echo '```'
+	cat "$WS_TSV"
+	echo '```'
+	echo
+	echo "</details>"
+}
+
+# The report gets a WebSocket section after run.sh's own.
+eval "$(declare -f report | sed '1s/^report /__ws_report_http /')"
+report() {
+	__ws_report_http
+	ws_report
+}
