@@ -243,6 +243,14 @@ func buildSteps(upload []byte, debianHost bool) []step {
 		// "php artisan storage:link": public/storage → ../storage/app/public.
 		{name: "static/storage-link", method: "GET", path: "/storage/avatars/1.txt", status: 200,
 			contains: []string{"avatar of user 1"}, knownBug: "storage-link-symlink-404"},
+		// A missing upload: nginx's try_files hands it to Laravel (its 404
+		// page); phpbridge's alias answers 404 itself, like nginx's alias.
+		{name: "static/storage-missing", method: "GET", path: "/storage/avatars/2.txt", status: 404,
+			differs: func(t tb, _ step, ng, pb *obs) {
+				if !bytes.Contains(ng.body, []byte("<title>Not Found</title>")) {
+					t.Errorf("nginx: not Laravel's 404 page: %s", clip(ng.body))
+				}
+			}},
 
 		// Secrets and sources stay private.
 		{name: "private/.env", method: "GET", path: "/.env", differs: refused("/.env")},
