@@ -85,6 +85,14 @@ type Config struct {
 	// CacheControl is sent with static files when set, e.g. "public,
 	// max-age=3600". Default "" (no header).
 	CacheControl string `yaml:"cache-control"`
+	// StaticAliases serves directories outside Root as static files, like
+	// nginx's `location /storage/ { alias DIR/; }`: each entry is
+	// "URLPREFIX=DIR" (Laravel's storage:link: "/storage=../storage/app/public"),
+	// DIR relative to the working directory. Paths under the prefix are
+	// confined to DIR as the root's are (no escaping symlinks, dotfiles or PHP
+	// source, PHP never runs); a missing file is 404, not the front
+	// controller. Default none.
+	StaticAliases []string `yaml:"static-alias"`
 	// TrustedProxies lists CIDRs whose X-Forwarded-Proto/-For are believed
 	// (HTTPS=on, REMOTE_ADDR). Default none.
 	TrustedProxies []string `yaml:"trusted-proxies"`
@@ -238,6 +246,7 @@ func (c Config) WithDefaults() Config {
 		c.WSHandler = abs
 	}
 	set(&c.PHPRoot, c.Root)
+	c.StaticAliases = absStaticAliases(c.StaticAliases)
 	if c.ControlToken == "" {
 		var b [24]byte
 		_, _ = rand.Read(b[:])
@@ -297,6 +306,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodySize < 0 {
 		bad("max-body-size", "%d must not be negative", c.MaxBodySize)
+	}
+	for _, msg := range staticAliasProblems(c.StaticAliases) {
+		bad("static-alias", "%s", msg)
 	}
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {

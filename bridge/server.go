@@ -20,6 +20,7 @@ type Server struct {
 	log     *slog.Logger
 	router  *Router
 	static  *Static
+	aliases *staticAliases // static-alias directories (alias.go); nil if none
 	fcgi    *fastcgi.Client
 	access  *AccessLog
 	trusted []*net.IPNet
@@ -44,6 +45,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.static = NewStatic(cfg.Root, cfg.CacheControl)
+	if s.aliases, err = newStaticAliases(cfg.StaticAliases, cfg.CacheControl); err != nil {
+		return nil, err
+	}
+	s.warnEscapingLinks()
 	if s.access, err = NewAccessLog(cfg.AccessLog, cfg.AccessLogFormat); err != nil {
 		return nil, fmt.Errorf("access-log: %w", err)
 	}
@@ -126,10 +131,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	route := s.router.Resolve(ctx.Request.URI().PathOriginal())
+	route, static := s.resolve(ctx.Request.URI().PathOriginal())
 	switch route.Kind {
 	case RouteStatic:
-		s.static.Serve(ctx, route)
+		static.Serve(ctx, route)
 	case RoutePHP:
 		s.servePHP(ctx, route)
 	case RouteRedirect:
