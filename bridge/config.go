@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,6 +49,13 @@ type Config struct {
 	ControlToken string `yaml:"control-token"`
 	// ControlAllowRemote permits a non-loopback TCP control address. Default false.
 	ControlAllowRemote bool `yaml:"control-allow-remote"`
+	// ControlSocketMode is the octal mode of a unix control socket. Default
+	// "0600" (only phpbridge's user); "0660" with ControlSocketGroup lets
+	// PHP-FPM's user (e.g. www-data) in.
+	ControlSocketMode string `yaml:"control-socket-mode"`
+	// ControlSocketGroup is the group (name or id) of a unix control socket.
+	// Default "" (phpbridge's own group).
+	ControlSocketGroup string `yaml:"control-socket-group"`
 
 	// FastCGIMaxConns caps in-flight FastCGI requests (one connection each).
 	// PHP-FPM pins a child to each open connection, so this must not exceed
@@ -212,6 +220,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.WSPath, DefaultWSPath)
 	set(&c.WSHandler, DefaultWSHandler)
 	set(&c.Control, "unix:"+filepath.Join(os.TempDir(), defaultControlSocketBase))
+	set(&c.ControlSocketMode, "0600")
 	set(&c.LogFormat, DefaultLogFormat)
 	set(&c.LogLevel, DefaultLogLevel)
 	set(&c.AccessLog, DefaultAccessLog)
@@ -288,6 +297,9 @@ func (c Config) Validate() error {
 	}
 	if c.Control != "" && c.Listen == strings.TrimPrefix(c.Control, "tcp:") {
 		bad("control", "must differ from listen %q: the control API is never served on the public listener", c.Listen)
+	}
+	if m, err := strconv.ParseUint(c.ControlSocketMode, 8, 32); err != nil || m > 0o777 {
+		bad("control-socket-mode", "%q is not an octal file mode like 0600 or 0660", c.ControlSocketMode)
 	}
 	if len(c.ControlToken) < 16 {
 		bad("control-token", "must be at least 16 characters")

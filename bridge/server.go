@@ -26,7 +26,10 @@ type Server struct {
 	trusted []*net.IPNet
 	http    *fasthttp.Server
 	ln      net.Listener
-	ws      *wsHub // the WebSocket endpoint (websocket.go)
+	ws      *wsHub      // the WebSocket endpoint (websocket.go)
+	reg     *registry   // groups, uids, sessions (registry.go)
+	act     *actor      // runs control actions (actions.go)
+	control *controlAPI // the push API (control.go)
 }
 
 // New checks cfg (after WithDefaults) and prepares a Server; nothing listens
@@ -92,6 +95,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		KeepHijackedConns: true,
 	}
 	s.ws = newWSHub(s)
+	s.reg = newRegistry()
+	s.act = &actor{hub: s.ws, reg: s.reg}
+	s.control = newControlAPI(&s.cfg, s.act, log)
 	return s, nil
 }
 
@@ -163,6 +169,10 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}
+	if err := s.control.listen(&s.cfg); err != nil {
+		ln.Close()
+		return err
+	}
 	s.ln = ln
 	return nil
 }
@@ -179,7 +189,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("phpbridge listening", "listen", s.ln.Addr().String(), "root", s.cfg.Root,
 		"fastcgi", s.cfg.FastCGI, "max_conns", s.fcgi.MaxConns(), "version", Version)
-	errc := make(chan error, 1)
+	s.log.Info("control API listening", "control", s.cfg.Control)
+	errc := make(chan error, 2)
+	go func() {
+		if err := s.control.serve(); err != nil {
+			errc <- fmt.Errorf("control API: %w", err)
+		}
+	}()
 	go func() {
 		if s.cfg.TLSCert != "" {
 			errc <- s.http.ServeTLS(s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
@@ -219,7 +235,10 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// closeAll runs after the WebSocket shutdown, so close handlers could
+// still push through the control API until then.
 func (s *Server) closeAll() {
+	s.control.shutdown()
 	_ = s.fcgi.Close()
 	_ = s.access.Close()
 }

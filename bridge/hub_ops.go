@@ -1,0 +1,85 @@
+package bridge
+
+import (
+	"slices"
+
+	"github.com/fasthttp/websocket"
+)
+
+// The control API and handler envelopes reach connections through these
+// methods (hubOps); they only look connections up and queue frames, so they
+// are safe from any goroutine.
+
+func (h *wsHub) conn(fd uint64) *wsConn {
+	h.mu.Lock()
+	c := h.conns[fd]
+	h.mu.Unlock()
+	return c
+}
+
+// pushTo queues a copy of data for fd; false when fd is not connected here
+// or already closing.
+func (h *wsHub) pushTo(fd uint64, binary bool, data []byte) bool {
+	c := h.conn(fd)
+	if c == nil || c.ws == nil {
+		return false
+	}
+	c.wmu.Lock()
+	gone := c.closing || c.dead
+	c.wmu.Unlock()
+	if gone {
+		return false
+	}
+	kind := websocket.TextMessage
+	if binary {
+		kind = websocket.BinaryMessage
+	}
+	buf := getPayloadBuffer()
+	buf.Write(data)
+	c.send(kind, buf)
+	return true
+}
+
+// disconnectFD closes fd from the server side; its close event reaches PHP
+// like any other.
+func (h *wsHub) disconnectFD(fd uint64, code int, reason string) bool {
+	c := h.conn(fd)
+	if c == nil {
+		return false
+	}
+	c.closeWith(code, reason)
+	return true
+}
+
+// established reports whether fd exists (its close event not yet delivered)
+// and is still open for messages (Swoole's isEstablished).
+func (h *wsHub) established(fd uint64) (exists, open bool) {
+	c := h.conn(fd)
+	if c == nil {
+		return false, false
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return true, c.ws != nil && !c.closing && !c.dead
+}
+
+// liveFDs lists connected fds in ascending (connection) order.
+func (h *wsHub) liveFDs() []uint64 {
+	h.mu.Lock()
+	out := make([]uint64, 0, len(h.conns))
+	for fd := range h.conns {
+		out = append(out, fd)
+	}
+	h.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// lastActivity is the unix time of the last frame read from fd.
+func (h *wsHub) lastActivity(fd uint64) int64 {
+	c := h.conn(fd)
+	if c == nil {
+		return 0
+	}
+	return c.lastRead.Load()
+}
