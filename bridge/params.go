@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net"
 	"strconv"
 
@@ -69,6 +70,7 @@ func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc sc
 		}
 	}
 	p.Add("REMOTE_ADDR", remoteIP)
+	p.Add("REMOTE_USER", basicAuthUser(req.Header.Peek(fasthttp.HeaderAuthorization))) // nginx's $remote_user, "" when none
 	p.Add("REMOTE_PORT", remotePort)
 	localIP, localPort := splitAddr(ctx.LocalAddr())
 	p.Add("SERVER_ADDR", localIP)
@@ -90,6 +92,20 @@ func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc sc
 		}
 		p.AddBytes(string(cgiHeaderName(name[:0], k)), v)
 	}
+}
+
+// basicAuthUser is the user name of a Basic Authorization header, or "".
+func basicAuthUser(auth []byte) string {
+	enc, ok := bytes.CutPrefix(auth, []byte("Basic "))
+	if !ok {
+		return ""
+	}
+	dec, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(enc)))
+	if err != nil {
+		return ""
+	}
+	user, _, _ := bytes.Cut(dec, []byte(":"))
+	return string(user)
 }
 
 // headerPassable filters headers that must not become HTTP_* params.

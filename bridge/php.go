@@ -49,6 +49,11 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
 	ctx.Response.SetStatusCode(resp.StatusCode)
+	// nginx consumes its X-Accel-* controls instead of passing them on;
+	// phpbridge always streams, so they only would leak.
+	for _, h := range accelHeaders {
+		ctx.Response.Header.Del(h)
+	}
 
 	buf := bodyBufPool.Get().(*bytes.Buffer)
 	b, complete, err := resp.ReadBuffered(buf.Bytes()[:0])
@@ -77,6 +82,8 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	}
 	ctx.Response.SetBodyStream(st, size)
 }
+
+var accelHeaders = []string{"X-Accel-Buffering", "X-Accel-Charset", "X-Accel-Expires", "X-Accel-Limit-Rate"}
 
 var bodyBufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
 

@@ -177,7 +177,7 @@ func TestTimeoutAbortsAndFrees(t *testing.T) {
 
 func TestCancelAbortsRead(t *testing.T) {
 	f := fpmtest.Start(t, fpmtest.Options{Children: 1})
-	slow := script(t, t.TempDir(), "slow.php", `<?php echo "a"; flush(); sleep(5); echo "b";`)
+	slow := script(t, t.TempDir(), "slow.php", `<?php while (ob_get_level()) { ob_end_flush(); } echo "a"; flush(); sleep(5); echo "b";`)
 	c := newClient(t, f, fastcgi.Config{MaxConns: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	resp, err := c.Do(ctx, &fastcgi.Request{Params: params(slow)})

@@ -205,6 +205,20 @@ var optionHelp = map[string]struct{ text, def, arg string }{
 	"log-level":               {"debug, info, warn or error", bridge.DefaultLogLevel, "LEVEL"},
 	"access-log":              {"stdout, stderr, off or a file path", bridge.DefaultAccessLog, "DEST"},
 	"access-log-format":       {"combined (nginx) or json", bridge.DefaultAccessLogFormat, "FORMAT"},
+	"control-socket-mode":     {"octal mode of a unix control socket (0660 + group lets PHP-FPM's user in)", "0600", "MODE"},
+	"control-socket-group":    {"group (name or id) of a unix control socket", "phpbridge's own", "GROUP"},
+	"static-alias":            {"URLPREFIX=DIR served as static files from DIR, like nginx alias (Laravel storage:link)", "none", "PREFIX=DIR"},
+	"ws-allowed-origins":      {"comma-separated Origins allowed to open WebSockets (URL, host, *.domain or *)", "same host only", "ORIGINS"},
+	"ws-max-message-size":     {"largest client message; larger closes with 1009", fmtSize(bridge.DefaultWSMaxMessageSize), ""},
+	"ws-ping-interval":        {"server ping interval (LaravelS heartbeat_check_interval)", fmtDuration(bridge.DefaultWSPingInterval), ""},
+	"ws-idle-timeout":         {"close a silent connection after this (LaravelS heartbeat_idle_time)", fmtDuration(bridge.DefaultWSIdleTimeout), ""},
+	"ws-queue-size":           {"messages of one connection waiting for PHP before reading pauses", "16", ""},
+	"ws-send-queue-size":      {"messages waiting for a slow client before it is disconnected (1008)", "64", ""},
+	"ws-write-timeout":        {"time to write one message to a client", fmtDuration(bridge.DefaultWSWriteTimeout), ""},
+	"ws-compression":          {"negotiate permessage-deflate", "false", ""},
+	"ws-on-php-error":         {"keep or close (1011) a connection whose message PHP failed", bridge.DefaultWSOnPHPError, "MODE"},
+	"ws-close-retry":          {"how long an undeliverable close event is retried", fmtDuration(bridge.DefaultWSCloseRetry), ""},
+	"ws-node-id":              {"this node's number (0-63) inside connection ids", "0", "N"},
 }
 
 func serveUsage() string {

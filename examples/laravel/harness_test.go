@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -185,12 +184,8 @@ func startBridge(t *testing.T, app, fpmAddr string, maxConns int) string {
 		WSHandler:       filepath.Join(app, "ws.php"),
 	}
 	// storage:link's symlink leaves the root, which phpbridge never follows;
-	// --static-alias names the directory instead. Set by name while the
-	// field is new in bridge.Config, so this test builds against a tree
-	// without it too (the storage step then reports the known bug).
-	if f := reflect.ValueOf(&cfg).Elem().FieldByName("StaticAliases"); f.IsValid() {
-		f.Set(reflect.ValueOf([]string{"/storage=" + filepath.Join(app, "storage/app/public")}))
-	}
+	// --static-alias names the directory instead.
+	cfg.StaticAliases = []string{"/storage=" + filepath.Join(app, "storage/app/public")}
 	log := slog.New(slog.NewTextHandler(logWriter{t, "phpbridge"}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := bridge.New(cfg, log)
 	if err != nil {

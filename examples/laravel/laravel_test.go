@@ -242,7 +242,7 @@ func buildSteps(upload []byte, debianHost bool) []step {
 
 		// "php artisan storage:link": public/storage → ../storage/app/public.
 		{name: "static/storage-link", method: "GET", path: "/storage/avatars/1.txt", status: 200,
-			contains: []string{"avatar of user 1"}, knownBug: "storage-link-symlink-404"},
+			contains: []string{"avatar of user 1"}},
 		// A missing upload: nginx's try_files hands it to Laravel (its 404
 		// page); phpbridge's alias answers 404 itself, like nginx's alias.
 		{name: "static/storage-missing", method: "GET", path: "/storage/avatars/2.txt", status: 404,
