@@ -597,3 +597,23 @@ func goroutinesMatch(names ...string) bool {
 	}
 	return false
 }
+
+// TestRequestHeaderLimits: a 6 KiB cookie passes to PHP, a request whose
+// header block exceeds the 8 KiB read buffer gets 431, never a hang.
+func TestRequestHeaderLimits(t *testing.T) {
+	a := startApp(t, map[string]string{"index.php": `<?php echo strlen($_COOKIE["big"] ?? "");`}, nil, nil)
+	for _, tc := range []struct {
+		size   int
+		status int
+	}{{6000, 200}, {9000, 431}} {
+		req, _ := http.NewRequest("GET", a.URL+"/", nil)
+		req.Header.Set("Cookie", "big="+strings.Repeat("x", tc.size))
+		r, body := a.do(req)
+		if r.StatusCode != tc.status {
+			t.Fatalf("cookie of %d bytes: status %d, want %d", tc.size, r.StatusCode, tc.status)
+		}
+		if tc.status == 200 && body != fmt.Sprint(tc.size) {
+			t.Fatalf("PHP saw %q", body)
+		}
+	}
+}

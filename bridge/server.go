@@ -86,7 +86,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		DisablePreParseMultipartForm:  true,
 		NoDefaultContentType:          true,
 		DisableHeaderNamesNormalizing: false,
-		ReadBufferSize:                16 << 10, // big cookies and 4 KiB headers fit
+		ReadBufferSize:                8 << 10, // a header block up to 8 KiB (nginx: large_client_header_buffers 4 8k)
 		ReduceMemoryUsage:             false,
 		Logger:                        fasthttpLogger{s.log},
 		CloseOnShutdown:               true,
