@@ -124,8 +124,11 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err := c.acquireSlot(ctx); err != nil {
 		return nil, err
 	}
+	// A replayable body lets a stale connection be retried after the fact,
+	// which saves the liveness probe (a syscall) on every request.
+	replayable := isReplayable(req.Body)
 	for attempt := 0; ; attempt++ {
-		cn, reused, err := c.getConn(ctx)
+		cn, reused, err := c.getConn(ctx, !replayable || attempt > 0)
 		if err != nil {
 			c.releaseSlot()
 			return nil, err
@@ -142,6 +145,15 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// isReplayable reports whether a body can be sent again (see rewind).
+func isReplayable(body io.Reader) bool {
+	if body == nil {
+		return true
+	}
+	_, ok := body.(io.Seeker)
+	return ok
 }
 
 // rewind seeks a replayable body back to its start.
@@ -177,8 +189,10 @@ func (c *Client) acquireSlot(ctx context.Context) error {
 
 func (c *Client) releaseSlot() { <-c.slots }
 
-// getConn takes the warmest live idle connection or dials a new one.
-func (c *Client) getConn(ctx context.Context) (cn *conn, reused bool, err error) {
+// getConn takes the warmest idle connection or dials a new one. With
+// probe, an idle connection is first checked for liveness (conn.alive);
+// without, a dead one is found by the request failing and is retried.
+func (c *Client) getConn(ctx context.Context, probe bool) (cn *conn, reused bool, err error) {
 	for {
 		c.mu.Lock()
 		if c.closed {
@@ -194,7 +208,7 @@ func (c *Client) getConn(ctx context.Context) (cn *conn, reused bool, err error)
 		c.idle[n-1] = nil
 		c.idle = c.idle[:n-1]
 		c.mu.Unlock()
-		if time.Since(cn.lastUsed) < c.cfg.IdleTimeout && cn.alive() {
+		if time.Since(cn.lastUsed) < c.cfg.IdleTimeout && (!probe || cn.alive()) {
 			return cn, true, nil
 		}
 		cn.close()
