@@ -62,8 +62,9 @@ type hubOps interface {
 
 // actor runs actions against the hub and the registry.
 type actor struct {
-	hub hubOps
-	reg *registry
+	hub  hubOps
+	reg  *registry
+	node int // ws-node-id, reported by info
 }
 
 // run executes one action. It never panics on bad input and never stops a
@@ -133,7 +134,7 @@ func (x *actor) run(a *action) result {
 			return notFound
 		}
 		return okResult("fd", in.FD, "remote_addr", in.RemoteAddr, "connect_time", in.ConnectTime,
-			"last_activity", x.hub.lastActivity(*a.FD), "groups", in.Groups, "uid", in.UID)
+			"last_activity", x.hub.lastActivity(*a.FD), "groups", in.Groups, "uid", in.UID, "node", x.node)
 	case "connections":
 		if a.Group != nil {
 			return okResult("fds", nonNil(x.reg.groupMembers(*a.Group)))

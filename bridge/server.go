@@ -96,7 +96,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.ws = newWSHub(s)
 	s.reg = newRegistry()
-	s.act = &actor{hub: s.ws, reg: s.reg}
+	s.act = &actor{hub: s.ws, reg: s.reg, node: cfg.WSNodeID}
 	s.control = newControlAPI(&s.cfg, s.act, log)
 	return s, nil
 }
