@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 apt_install php8.2-fpm php8.2-cli php8.2-curl php8.2-mbstring php8.2-xml \
-  phpunit php-codesniffer ca-certificates curl unzip nginx-light php-laravel-framework
+  phpunit php-codesniffer ca-certificates curl unzip nginx-light php-laravel-framework chromium
 ensure_go
 
 export PHPBRIDGE_REQUIRE_PHP=1
