@@ -185,6 +185,7 @@ func startBrowser(t *testing.T, bin string) context.Context {
 	})
 	// The first Run starts the browser; its context must have no timeout
 	// (it would stop the browser), so the start is bounded by a watchdog.
+	began := time.Now()
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(browserCtx) }()
 	select {
@@ -192,6 +193,7 @@ func startBrowser(t *testing.T, bin string) context.Context {
 		if err != nil {
 			t.Fatalf("starting %s: %v\n%s", bin, err, out.String())
 		}
+		t.Logf("%s started in %s", filepath.Base(bin), time.Since(began).Round(time.Millisecond))
 	case <-time.After(30 * time.Second):
 		browserCancel()
 		t.Fatalf("%s did not start within 30s\n%s", bin, out.String())
@@ -266,7 +268,7 @@ func (p *page) state() string {
 	dom, err := chromedp.Run(ctx, chromedp.Evaluate[string](`
 		'status: ' + document.getElementById('status').textContent +
 		' | online: ' + document.getElementById('online').textContent + '\n' +
-		Array.from(document.querySelectorAll('#messages li'), (li) => '  [' + li.dataset.type + '] ' + li.textContent).join('\n')`))
+		Array.from(document.querySelectorAll('#messages li'), (li) => '  [' + li.dataset.type + '] ' + Array.from(li.children, (c) => c.textContent).join(' ')).join('\n')`))
 	if err != nil {
 		dom = "(page not readable: " + err.Error() + ")"
 	}
