@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/phpbridge/phpbridge/internal/fpmtest"
+	"github.com/phpbridge/phpbridge/internal/testutil"
 )
 
 // testApp is a document root with PHP files, served by a real Server in
@@ -24,27 +24,9 @@ type testApp struct {
 	FPM     *fpmtest.FPM
 	Server  *Server
 	URL     string // http://127.0.0.1:port
-	logBuf  *syncBuffer
+	logBuf  *testutil.Buffer
 	stop    context.CancelFunc
 	stopped chan error
-}
-
-// syncBuffer is a goroutine-safe log sink tests can search.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // writeFiles creates files (path → content) under dir.
@@ -68,7 +50,7 @@ func startApp(t *testing.T, files map[string]string, fpmOpts *fpmtest.Options, m
 	dir := t.TempDir()
 	root := filepath.Join(dir, "public")
 	writeFiles(t, root, files)
-	a := &testApp{t: t, Dir: dir, Root: root, logBuf: &syncBuffer{}}
+	a := &testApp{t: t, Dir: dir, Root: root, logBuf: &testutil.Buffer{}}
 	opts := fpmtest.Options{Children: 4}
 	if fpmOpts != nil {
 		opts = *fpmOpts

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -9,31 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/phpbridge/phpbridge/internal/fpmtest"
+	"github.com/phpbridge/phpbridge/internal/testutil"
 )
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestBinaryServesAndDrainsOnSIGTERM runs the real binary in front of a real
 // PHP-FPM: a static file and a PHP page are served, the access log line is
@@ -66,7 +47,7 @@ echo "php ok";`), 0o644)
 	cmd := exec.Command(bin, "serve", "--listen", addr, "--root", root, "--fastcgi", fpm.Address,
 		"--fastcgi-max-conns", "2", "--control", "unix:"+filepath.Join(dir, "control.sock"),
 		"--control-token", "binary-test-token-0123")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

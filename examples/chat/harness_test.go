@@ -1,7 +1,6 @@
 package chat_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/phpbridge/phpbridge/bridge"
 	"github.com/phpbridge/phpbridge/internal/fpmtest"
+	"github.com/phpbridge/phpbridge/internal/testutil"
 )
 
 // stepTimeout bounds every wait on a page: generous for a loaded CI machine,
@@ -31,27 +31,9 @@ type chatApp struct {
 	URL     string // http://127.0.0.1:port
 	Addr    string // 127.0.0.1:port
 	FPM     *fpmtest.FPM
-	logs    *syncBuffer
+	logs    *testutil.Buffer
 	Control string
 	Token   string
-}
-
-// syncBuffer is a goroutine-safe log sink the test prints on failure.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startChat runs PHP-FPM and phpbridge in-process on 127.0.0.1:0 with the
@@ -67,7 +49,7 @@ func startChat(t *testing.T) *chatApp {
 	fpm := fpmtest.Start(t, fpmtest.Options{Children: 6})
 	app := &chatApp{
 		FPM:     fpm,
-		logs:    &syncBuffer{},
+		logs:    &testutil.Buffer{},
 		Control: "unix:" + filepath.Join(t.TempDir(), "control.sock"),
 		Token:   "chat-test-token-0123456789",
 	}
@@ -163,7 +145,7 @@ func requireChromium(t *testing.T) string {
 // stopped by t.Cleanup.
 func startBrowser(t *testing.T, bin string) context.Context {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Headless,

@@ -14,13 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/phpbridge/phpbridge/bridge"
 	"github.com/phpbridge/phpbridge/internal/fpmtest"
+	"github.com/phpbridge/phpbridge/internal/testutil"
 )
 
 // requirePHPEnv is fpmtest.Require's guard for the other real parts this test
@@ -292,7 +292,7 @@ func startNginx(t *testing.T, bin, app string, fpm *fpmtest.FPM) (addr, conf str
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-p", prefix, "-c", confPath, "-e", filepath.Join(prefix, "error.log"))
-	var out syncBuffer
+	var out testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -341,23 +341,6 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // readAll reads a body and notes when each line arrived, so a test can tell
