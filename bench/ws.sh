@@ -133,6 +133,7 @@ scenario_ws_echo() {
 	local -a runs=()
 	[[ ${SIDE_OK[phpbridge]} == 1 ]] && runs+=(ws:phpbridge)
 	runs+=(http:nginx)
+	[[ ${SIDE_OK[nginx-nokeep]:-0} == 1 ]] && runs+=(http:nginx-nokeep)
 	[[ ${SIDE_OK[phpbridge]} == 1 ]] && runs+=(http:phpbridge)
 	for ((round = 1; round <= ROUNDS; round++)); do
 		for run in "${runs[@]}"; do
@@ -151,7 +152,7 @@ scenario_ws_echo() {
 				cat "$out" >&2
 				die "phpbridge-load against $run gave no result"
 			}
-			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)"
+			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)"
 			log "ws_echo round $round/$ROUNDS $run: $line"
 			[[ $(field "$line" errors) == 0 ]] || note "ws_echo $run round $round: $(field "$line" errors) connection errors"
 		done
@@ -209,17 +210,19 @@ ws_report() {
 		echo
 	fi
 	if grep -q '^echo' "$WS_TSV"; then
-		local ws ng pb
-		ws=$(wsmed echo ws:phpbridge 4) ng=$(wsmed echo http:nginx 4) pb=$(wsmed echo http:phpbridge 4)
+		local ws ng nk pb
+		ws=$(wsmed echo ws:phpbridge 4) ng=$(wsmed echo http:nginx 4) nk=$(wsmed echo http:nginx-nokeep 4) pb=$(wsmed echo http:phpbridge 4)
 		echo "Echo through PHP at $WS_CONNS connections, ${WS_SIZE}-byte messages, closed loop (each connection waits for its reply), median of $ROUNDS round(s) of ${DURATION}s:"
 		echo
 		echo "| | events or requests/s | p50 (ms) | p99 (ms) |"
 		echo "|---|---:|---:|---:|"
 		printf '| WebSocket messages, phpbridge → ws.php | %s | %s | %s |\n' "$(cell "$ws")" "$(cell "$(wsmed echo ws:phpbridge 5)")" "$(cell "$(wsmed echo ws:phpbridge 6)")"
-		printf '| HTTP POST, nginx → echo.php | %s | %s | %s |\n' "$(cell "$ng")" "$(cell "$(wsmed echo http:nginx 5)")" "$(cell "$(wsmed echo http:nginx 6)")"
+		printf '| HTTP POST, %s → echo.php | %s | %s | %s |\n' "${SIDE_TITLE[nginx]}" "$(cell "$ng")" "$(cell "$(wsmed echo http:nginx 5)")" "$(cell "$(wsmed echo http:nginx 6)")"
+		[[ -n $nk ]] && printf '| HTTP POST, %s → echo.php | %s | %s | %s |\n' "${SIDE_TITLE[nginx-nokeep]}" "$(cell "$nk")" "$(cell "$(wsmed echo http:nginx-nokeep 5)")" "$(cell "$(wsmed echo http:nginx-nokeep 6)")"
 		printf '| HTTP POST, phpbridge → echo.php | %s | %s | %s |\n' "$(cell "$pb")" "$(cell "$(wsmed echo http:phpbridge 5)")" "$(cell "$(wsmed echo http:phpbridge 6)")"
 		echo
-		echo "Ratio WebSocket messages / nginx HTTP requests: $(ratio "$ws" "$ng") (≥ 1.0: a message costs no more than an AJAX poll); / phpbridge HTTP: $(ratio "$ws" "$pb")."
+		echo "Ratio WebSocket messages / HTTP requests (≥ 1.0: a message costs no more than an AJAX poll): / ${SIDE_TITLE[nginx]} $(ratio "$ws" "$ng"); / ${SIDE_TITLE[nginx-nokeep]} $(ratio "$ws" "$nk"); / phpbridge HTTP $(ratio "$ws" "$pb")."
+		echo "A round trip still unanswered when a run ends counts in p50/p99 with the time it had waited (a server that starves connections shows there), not in the rate."
 		echo
 	fi
 	if grep -q '^accept' "$WS_TSV"; then

@@ -20,11 +20,14 @@
 //	    (the AJAX-poll equivalent); prints "HTTP conns=C requests=N …".
 //
 // Latencies are closed-loop (each connection waits for its reply before the
-// next send), so they are not corrected for coordinated omission.
+// next send), so they are not corrected for coordinated omission; a round
+// trip still unanswered when the run ends counts with the time it waited
+// so far, so a server that starves some connections shows it in p99.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -238,11 +241,14 @@ func accept(o options) {
 }
 
 // closedLoop runs worker(i) on o.conns goroutines for warm-up plus the
-// measured duration; a worker calls record for each completed round trip.
-// It returns the measured latencies, the measured seconds and the errors.
-func closedLoop(o options, work func(ctx context.Context, i int, record func(time.Duration)) error) ([]time.Duration, float64, int64) {
+// measured duration; a worker calls record for each completed round trip,
+// and once more, with the time waited so far, for one the end of the run
+// cut short (ctx is done then). It returns the latencies, the number of
+// completed round trips, the measured seconds and the errors.
+func closedLoop(o options, work func(ctx context.Context, i int, record func(d time.Duration, answered bool)) error) ([]time.Duration, int, float64, int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.warmup+o.duration)
 	defer cancel()
+	var completed atomic.Int64
 	var measuring atomic.Bool
 	var mu sync.Mutex
 	var all []time.Duration
@@ -252,10 +258,14 @@ func closedLoop(o options, work func(ctx context.Context, i int, record func(tim
 	for i := range o.conns {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 1<<14)
-			err := work(ctx, i, func(d time.Duration) {
-				if measuring.Load() && ctx.Err() == nil {
-					local = append(local, d)
+			err := work(ctx, i, func(d time.Duration, answered bool) {
+				if !measuring.Load() {
+					return
 				}
+				if answered {
+					completed.Add(1)
+				}
+				local = append(local, d)
 			})
 			if err != nil && ctx.Err() == nil {
 				errs.Add(1)
@@ -267,7 +277,7 @@ func closedLoop(o options, work func(ctx context.Context, i int, record func(tim
 		})
 	}
 	wg.Wait()
-	return all, o.duration.Seconds(), errs.Load()
+	return all, int(completed.Load()), o.duration.Seconds(), errs.Load()
 }
 
 func payload(size int) []byte {
@@ -287,7 +297,7 @@ func echo(o options) {
 		}
 	}
 	msg := payload(o.size)
-	lat, secs, errs := closedLoop(o, func(ctx context.Context, i int, record func(time.Duration)) error {
+	lat, done, secs, errs := closedLoop(o, func(ctx context.Context, i int, record func(time.Duration, bool)) error {
 		c := conns[i]
 		defer c.Close()
 		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Now()) })
@@ -300,6 +310,7 @@ func echo(o options) {
 			_, got, err := c.ReadMessage()
 			if err != nil {
 				if ctx.Err() != nil {
+					record(time.Since(start), false) // still waiting at the end
 					return nil
 				}
 				return err
@@ -307,13 +318,15 @@ func echo(o options) {
 			if len(got) != len(msg) {
 				return fmt.Errorf("reply of %d bytes, want %d", len(got), len(msg))
 			}
-			record(time.Since(start))
+			if ctx.Err() == nil {
+				record(time.Since(start), true)
+			}
 		}
 		return nil
 	})
 	p50, p99 := percentiles(lat)
-	fmt.Printf("ECHO conns=%d events=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
-		o.conns, len(lat), secs, float64(len(lat))/secs, p50, p99, errs)
+	fmt.Printf("ECHO conns=%d events=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f unanswered_at_end=%d errors=%d\n",
+		o.conns, done, secs, float64(done)/secs, p50, p99, len(lat)-done, errs)
 }
 
 func httpLoop(o options) {
@@ -334,7 +347,8 @@ func httpLoop(o options) {
 		WriteTimeout: o.timeout,
 	}
 	body := payload(o.size)
-	lat, secs, errs := closedLoop(o, func(ctx context.Context, _ int, record func(time.Duration)) error {
+	deadline := time.Now().Add(o.warmup + o.duration)
+	lat, done, secs, errs := closedLoop(o, func(ctx context.Context, _ int, record func(time.Duration, bool)) error {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
@@ -344,19 +358,25 @@ func httpLoop(o options) {
 			req.Header.SetContentType("application/octet-stream")
 			req.SetBody(body)
 			start := time.Now()
-			if err := hc.Do(req, resp); err != nil {
+			if err := hc.DoDeadline(req, resp, deadline); err != nil {
+				if ctx.Err() != nil || errors.Is(err, fasthttp.ErrTimeout) && !time.Now().Before(deadline) {
+					record(time.Since(start), false) // still waiting at the end
+					return nil
+				}
 				return err
 			}
 			if resp.StatusCode() != 200 || len(resp.Body()) != len(body) {
 				return fmt.Errorf("status %d, %d bytes", resp.StatusCode(), len(resp.Body()))
 			}
-			record(time.Since(start))
+			if ctx.Err() == nil {
+				record(time.Since(start), true)
+			}
 		}
 		return nil
 	})
 	p50, p99 := percentiles(lat)
-	fmt.Printf("HTTP conns=%d requests=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
-		o.conns, len(lat), secs, float64(len(lat))/secs, p50, p99, errs)
+	fmt.Printf("HTTP conns=%d requests=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f unanswered_at_end=%d errors=%d\n",
+		o.conns, done, secs, float64(done)/secs, p50, p99, len(lat)-done, errs)
 }
 
 // percentiles returns p50 and p99 in milliseconds.
