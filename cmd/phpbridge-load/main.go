@@ -70,6 +70,10 @@ func main() {
 		usage()
 	}
 	mode := os.Args[1]
+	if run, ok := extraModes[mode]; ok { // count, push, fanout: fanout.go
+		run(os.Args[2:])
+		return
+	}
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	var o options
 	var src string
@@ -111,7 +115,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: phpbridge-load idle|accept|echo|http [flags] (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: phpbridge-load idle|accept|echo|http|count|push|fanout [flags] (-h for flags)")
 	os.Exit(2)
 }
 
