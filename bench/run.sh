@@ -790,4 +790,8 @@ main() {
 # shellcheck source=bench/ws.sh
 source "$REPO/bench/ws.sh"
 
+# Control-API scenarios (push fanout) and their report section.
+# shellcheck source=bench/push.sh
+source "$REPO/bench/push.sh"
+
 main "$@"
