@@ -47,7 +47,11 @@ WS_SIZE=${WS_SIZE:-32}
 WS_ACCEPT_N=${WS_ACCEPT_N:-10000}
 WS_ACCEPT_CONCURRENCY=${WS_ACCEPT_CONCURRENCY:-128}
 WS_ACCEPT_ROUNDS=${WS_ACCEPT_ROUNDS:-3}
-WS_TSV="" # kind key round values... (see ws_record)
+# WS_TSV rows: kind key round values...
+#   idle   N     round fresh_kb with_kb gc_kb opened alive handshake_s
+#   echo   run   round rate p50 p99 errors unanswered others_pct
+#   accept N     round seconds rate p50 p99 failed others_pct
+WS_TSV=""
 WS_SRC=2  # last octet of the next unused source address, 127.0.0.$WS_SRC
 
 # ws_setup: build the load tool and add the HTTP twin of the echo handler,
@@ -100,6 +104,7 @@ scenario_ws_idle() {
 			pid=${SIDE_PID[phpbridge]}
 			fresh=$(ws_gc_rss "$pid")
 			out=$WORK/raw/ws-idle-$n-$round.txt
+			: >"$out"
 			# Not through ws_load: $! must be timeout(1) itself, which passes
 			# stop_pid's SIGTERM on to the tool (it then prints DONE).
 			timeout 600 taskset -c "$CLIENT_CPU" "$WORK/phpbridge-load" idle -url "$(ws_url)" -n "$n" \
@@ -129,7 +134,7 @@ scenario_ws_idle() {
 
 scenario_ws_echo() {
 	ws_setup
-	local round side out line
+	local round side out line others others_top
 	local -a runs=()
 	[[ ${SIDE_OK[phpbridge]} == 1 ]] && runs+=(ws:phpbridge)
 	runs+=(http:nginx)
@@ -140,6 +145,7 @@ scenario_ws_echo() {
 			side=${run#*:}
 			start_side "$side" || die "$side did not start for ws_echo"
 			out=$WORK/raw/ws-echo-${run/:/-}-$round.txt
+			proc_snapshot "$WORK/snap0"
 			if [[ ${run%%:*} == ws ]]; then
 				ws_load echo -url "$(ws_url)" -c "$WS_CONNS" -d "${DURATION}s" -warmup "${WARMUP}s" -size "$WS_SIZE" -src "$(ws_src "$WS_CONNS")" >"$out" 2>&1 || true
 				line=$(grep '^ECHO' "$out" || true)
@@ -147,13 +153,16 @@ scenario_ws_echo() {
 				ws_load http -url "$(url_of "$side" /echo.php)" -c "$WS_CONNS" -d "${DURATION}s" -warmup "${WARMUP}s" -size "$WS_SIZE" -src "$(ws_src "$WS_CONNS")" >"$out" 2>&1 || true
 				line=$(grep '^HTTP' "$out" || true)
 			fi
+			proc_snapshot "$WORK/snap1"
+			read -r others others_top < <(others_pct "$WORK/snap0" "$WORK/snap1" $((DURATION + WARMUP)))
 			stop_side "$side"
 			[[ -n $line ]] || {
 				cat "$out" >&2
 				die "phpbridge-load against $run gave no result"
 			}
-			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)"
-			log "ws_echo round $round/$ROUNDS $run: $line"
+			((others <= OTHERS_MAX)) || note "ws_echo $run round $round was disturbed: other processes used $others% of a CPU meanwhile ($others_top)"
+			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)" "$others"
+			log "ws_echo round $round/$ROUNDS $run: $line, others' CPU $others%"
 			[[ $(field "$line" errors) == 0 ]] || note "ws_echo $run round $round: $(field "$line" errors) connection errors"
 		done
 	done
@@ -165,19 +174,24 @@ scenario_ws_accept() {
 		note "ws_accept skipped: phpbridge is not available"
 		return 0
 	}
-	local round out line
+	local round out line others others_top
 	for ((round = 1; round <= WS_ACCEPT_ROUNDS; round++)); do
 		start_side phpbridge || die "phpbridge did not start for ws_accept"
 		out=$WORK/raw/ws-accept-$round.txt
+		proc_snapshot "$WORK/snap0"
+		SECONDS=0
 		ws_load accept -url "$(ws_url)" -n "$WS_ACCEPT_N" -concurrency "$WS_ACCEPT_CONCURRENCY" -src "$(ws_src "$WS_ACCEPT_N")" >"$out" 2>&1 || true
+		proc_snapshot "$WORK/snap1"
+		read -r others others_top < <(others_pct "$WORK/snap0" "$WORK/snap1" $((SECONDS > 0 ? SECONDS : 1)))
 		stop_side phpbridge # waits for the close events of the connections just closed
 		line=$(grep '^ACCEPT' "$out" || true)
 		[[ -n $line ]] || {
 			cat "$out" >&2
 			die "phpbridge-load accept gave no result"
 		}
-		ws_record accept "$WS_ACCEPT_N" "$round" "$(field "$line" seconds)" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" failed)"
-		log "ws_accept round $round/$WS_ACCEPT_ROUNDS: $line"
+		ws_record accept "$WS_ACCEPT_N" "$round" "$(field "$line" seconds)" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" failed)" "$others"
+		log "ws_accept round $round/$WS_ACCEPT_ROUNDS: $line, others' CPU $others%"
+		((others <= OTHERS_MAX)) || note "ws_accept round $round was disturbed: other processes used $others% of a CPU meanwhile ($others_top)"
 	done
 }
 
