@@ -49,7 +49,7 @@ WS_ACCEPT_CONCURRENCY=${WS_ACCEPT_CONCURRENCY:-128}
 WS_ACCEPT_ROUNDS=${WS_ACCEPT_ROUNDS:-3}
 # WS_TSV rows: kind key round values...
 #   idle   N     round fresh_kb with_kb gc_kb opened alive handshake_s
-#   echo   run   round rate p50 p99 errors unanswered others_pct
+#   echo   run   round rate p50 p99 errors unanswered others_pct starved
 #   accept N     round seconds rate p50 p99 failed others_pct
 WS_TSV=""
 WS_SRC=2  # last octet of the next unused source address, 127.0.0.$WS_SRC
@@ -161,7 +161,7 @@ scenario_ws_echo() {
 				die "phpbridge-load against $run gave no result"
 			}
 			((others <= OTHERS_MAX)) || note "ws_echo $run round $round was disturbed: other processes used $others% of a CPU meanwhile ($others_top)"
-			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)" "$others"
+			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)" "$others" "$(field "$line" starved)"
 			log "ws_echo round $round/$ROUNDS $run: $line, others' CPU $others%"
 			[[ $(field "$line" errors) == 0 ]] || note "ws_echo $run round $round: $(field "$line" errors) connection errors"
 		done
@@ -228,12 +228,12 @@ ws_report() {
 		ws=$(wsmed echo ws:phpbridge 4) ng=$(wsmed echo http:nginx 4) nk=$(wsmed echo http:nginx-nokeep 4) pb=$(wsmed echo http:phpbridge 4)
 		echo "Echo through PHP at $WS_CONNS connections, ${WS_SIZE}-byte messages, closed loop (each connection waits for its reply), median of $ROUNDS round(s) of ${DURATION}s:"
 		echo
-		echo "| | events or requests/s | p50 (ms) | p99 (ms) |"
-		echo "|---|---:|---:|---:|"
-		printf '| WebSocket messages, phpbridge → ws.php | %s | %s | %s |\n' "$(cell "$ws")" "$(cell "$(wsmed echo ws:phpbridge 5)")" "$(cell "$(wsmed echo ws:phpbridge 6)")"
-		printf '| HTTP POST, %s → echo.php | %s | %s | %s |\n' "${SIDE_TITLE[nginx]}" "$(cell "$ng")" "$(cell "$(wsmed echo http:nginx 5)")" "$(cell "$(wsmed echo http:nginx 6)")"
-		[[ -n $nk ]] && printf '| HTTP POST, %s → echo.php | %s | %s | %s |\n' "${SIDE_TITLE[nginx-nokeep]}" "$(cell "$nk")" "$(cell "$(wsmed echo http:nginx-nokeep 5)")" "$(cell "$(wsmed echo http:nginx-nokeep 6)")"
-		printf '| HTTP POST, phpbridge → echo.php | %s | %s | %s |\n' "$(cell "$pb")" "$(cell "$(wsmed echo http:phpbridge 5)")" "$(cell "$(wsmed echo http:phpbridge 6)")"
+		echo "| | events or requests/s | p50 (ms) | p99 (ms) | connections never answered while measuring |"
+		echo "|---|---:|---:|---:|---:|"
+		printf '| WebSocket messages, phpbridge → ws.php | %s | %s | %s | %s |\n' "$(cell "$ws")" "$(cell "$(wsmed echo ws:phpbridge 5)")" "$(cell "$(wsmed echo ws:phpbridge 6)")" "$(cell "$(wsmed echo ws:phpbridge 10)")"
+		printf '| HTTP POST, %s → echo.php | %s | %s | %s | %s |\n' "${SIDE_TITLE[nginx]}" "$(cell "$ng")" "$(cell "$(wsmed echo http:nginx 5)")" "$(cell "$(wsmed echo http:nginx 6)")" "$(cell "$(wsmed echo http:nginx 10)")"
+		[[ -n $nk ]] && printf '| HTTP POST, %s → echo.php | %s | %s | %s | %s |\n' "${SIDE_TITLE[nginx-nokeep]}" "$(cell "$nk")" "$(cell "$(wsmed echo http:nginx-nokeep 5)")" "$(cell "$(wsmed echo http:nginx-nokeep 6)")" "$(cell "$(wsmed echo http:nginx-nokeep 10)")"
+		printf '| HTTP POST, phpbridge → echo.php | %s | %s | %s | %s |\n' "$(cell "$pb")" "$(cell "$(wsmed echo http:phpbridge 5)")" "$(cell "$(wsmed echo http:phpbridge 6)")" "$(cell "$(wsmed echo http:phpbridge 10)")"
 		echo
 		echo "Ratio WebSocket messages / HTTP requests (≥ 1.0: a message costs no more than an AJAX poll): / ${SIDE_TITLE[nginx]} $(ratio "$ws" "$ng"); / ${SIDE_TITLE[nginx-nokeep]} $(ratio "$ws" "$nk"); / phpbridge HTTP $(ratio "$ws" "$pb")."
 		echo "A round trip still unanswered when a run ends counts in p50/p99 with the time it had waited (a server that starves connections shows there), not in the rate."

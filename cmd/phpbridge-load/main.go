@@ -14,7 +14,8 @@
 //	phpbridge-load echo   -url ws://127.0.0.1:8080/ws -c 100 -d 10s
 //	    c connections, each sends a message and waits for the reply, in a
 //	    loop; prints "ECHO conns=C events=N seconds=S rate=R p50_ms=…
-//	    p99_ms=… errors=E".
+//	    p99_ms=… unanswered_at_end=U starved=Z errors=E" (starved: connections
+//	    that got no answer at all while measuring).
 //	phpbridge-load http   -url http://127.0.0.1:8081/echo.php -c 100 -d 10s
 //	    the same closed loop as HTTP POSTs on keep-alive connections
 //	    (the AJAX-poll equivalent); prints "HTTP conns=C requests=N …".
@@ -248,11 +249,12 @@ func accept(o options) {
 // measured duration; a worker calls record for each completed round trip,
 // and once more, with the time waited so far, for one the end of the run
 // cut short (ctx is done then). It returns the latencies, the number of
-// completed round trips, the measured seconds and the errors.
-func closedLoop(o options, work func(ctx context.Context, i int, record func(d time.Duration, answered bool)) error) ([]time.Duration, int, float64, int64) {
+// completed round trips, the measured seconds, the errors, and how many
+// connections got no answer at all while measuring (starved).
+func closedLoop(o options, work func(ctx context.Context, i int, record func(d time.Duration, answered bool)) error) ([]time.Duration, int, float64, int64, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.warmup+o.duration)
 	defer cancel()
-	var completed atomic.Int64
+	var completed, starved atomic.Int64
 	var measuring atomic.Bool
 	var mu sync.Mutex
 	var all []time.Duration
@@ -262,15 +264,20 @@ func closedLoop(o options, work func(ctx context.Context, i int, record func(d t
 	for i := range o.conns {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 1<<14)
+			answers := 0
 			err := work(ctx, i, func(d time.Duration, answered bool) {
 				if !measuring.Load() {
 					return
 				}
 				if answered {
-					completed.Add(1)
+					answers++
 				}
 				local = append(local, d)
 			})
+			completed.Add(int64(answers))
+			if answers == 0 {
+				starved.Add(1)
+			}
 			if err != nil && ctx.Err() == nil {
 				errs.Add(1)
 				fmt.Fprintf(os.Stderr, "connection %d: %v\n", i, err)
@@ -281,7 +288,7 @@ func closedLoop(o options, work func(ctx context.Context, i int, record func(d t
 		})
 	}
 	wg.Wait()
-	return all, int(completed.Load()), o.duration.Seconds(), errs.Load()
+	return all, int(completed.Load()), o.duration.Seconds(), errs.Load(), int(starved.Load())
 }
 
 func payload(size int) []byte {
@@ -301,7 +308,7 @@ func echo(o options) {
 		}
 	}
 	msg := payload(o.size)
-	lat, done, secs, errs := closedLoop(o, func(ctx context.Context, i int, record func(time.Duration, bool)) error {
+	lat, done, secs, errs, starved := closedLoop(o, func(ctx context.Context, i int, record func(time.Duration, bool)) error {
 		c := conns[i]
 		defer c.Close()
 		stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Now()) })
@@ -329,8 +336,8 @@ func echo(o options) {
 		return nil
 	})
 	p50, p99 := percentiles(lat)
-	fmt.Printf("ECHO conns=%d events=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f unanswered_at_end=%d errors=%d\n",
-		o.conns, done, secs, float64(done)/secs, p50, p99, len(lat)-done, errs)
+	fmt.Printf("ECHO conns=%d events=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f unanswered_at_end=%d starved=%d errors=%d\n",
+		o.conns, done, secs, float64(done)/secs, p50, p99, len(lat)-done, starved, errs)
 }
 
 func httpLoop(o options) {
@@ -352,7 +359,7 @@ func httpLoop(o options) {
 	}
 	body := payload(o.size)
 	deadline := time.Now().Add(o.warmup + o.duration)
-	lat, done, secs, errs := closedLoop(o, func(ctx context.Context, _ int, record func(time.Duration, bool)) error {
+	lat, done, secs, errs, starved := closedLoop(o, func(ctx context.Context, _ int, record func(time.Duration, bool)) error {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
@@ -379,8 +386,8 @@ func httpLoop(o options) {
 		return nil
 	})
 	p50, p99 := percentiles(lat)
-	fmt.Printf("HTTP conns=%d requests=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f unanswered_at_end=%d errors=%d\n",
-		o.conns, done, secs, float64(done)/secs, p50, p99, len(lat)-done, errs)
+	fmt.Printf("HTTP conns=%d requests=%d seconds=%.1f rate=%.0f p50_ms=%.3f p99_ms=%.3f unanswered_at_end=%d starved=%d errors=%d\n",
+		o.conns, done, secs, float64(done)/secs, p50, p99, len(lat)-done, starved, errs)
 }
 
 // percentiles returns p50 and p99 in milliseconds.
