@@ -87,7 +87,12 @@ push_setup() {
 	export PHPBRIDGE_CONTROL_TOKEN=$PUSH_TOKEN
 }
 
-push_record() { (IFS=$'\t' && echo "$*") >>"$1"; }
+# push_record FILE VALUES...: one tab-separated row.
+push_record() {
+	local f=$1
+	shift
+	(IFS=$'\t' && echo "$*") >>"$f"
+}
 
 # push_src N: a first source address for N connections no earlier run used.
 push_src() {
