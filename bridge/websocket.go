@@ -45,8 +45,10 @@ type wsHub struct {
 	origins  wsOrigins
 	upgrader websocket.Upgrader
 
-	// ctx is cancelled when shutdown runs out of time: it aborts the
-	// FastCGI requests and close retries still going.
+	// ctx is cancelled when shutdown runs out of time: it stops close
+	// retries. FastCGI requests get context.Background(): a cancellable
+	// context costs a context.AfterFunc registration per request, and
+	// fastcgi-read-timeout bounds them anyway.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -193,7 +195,7 @@ func headerHasToken(v []byte, token string) bool {
 func (h *wsHub) open(ctx *fasthttp.RequestCtx, hs *wsHandshake) bool {
 	p := fastcgi.AcquireParams()
 	appendWSEventParams(p, hs.params, wsEventParams{event: wsEventOpen, fd: hs.fd})
-	resp, err := h.s.fcgi.Do(h.ctx, &fastcgi.Request{Params: p})
+	resp, err := h.s.fcgi.Do(context.Background(), &fastcgi.Request{Params: p})
 	fastcgi.ReleaseParams(p)
 	if err != nil {
 		h.s.fastcgiError(ctx, fmt.Errorf("websocket open event: %w", err))

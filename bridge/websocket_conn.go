@@ -339,17 +339,23 @@ func (c *wsConn) writeLoop() {
 	for {
 		c.wmu.Lock()
 		if len(c.out) == 0 || c.dead {
-			for _, m := range c.out {
+			for i, m := range c.out {
 				m.release()
+				c.out[i] = wsOutbound{}
 			}
-			c.out = nil
+			if cap(c.out) > 4 || c.dead {
+				c.out = nil // a burst's queue goes; a small one is reused
+			} else {
+				c.out = c.out[:0]
+			}
 			c.writing = false
 			c.wmu.Unlock()
 			return
 		}
 		m := c.out[0]
-		c.out[0] = wsOutbound{}
-		c.out = c.out[1:]
+		n := copy(c.out, c.out[1:]) // at most ws-send-queue-size: cheap, and keeps the array
+		c.out[n] = wsOutbound{}
+		c.out = c.out[:n]
 		c.wmu.Unlock()
 
 		if err := c.write(m); err != nil {

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,6 +32,7 @@ type wsEvent struct {
 	kind   wsEventKind
 	opcode int           // message: websocket.TextMessage or BinaryMessage
 	data   *bytes.Buffer // message payload
+	body   bytes.Reader  // reads data as the FastCGI request body
 	code   int           // close
 	reason string
 }
@@ -78,13 +80,16 @@ func (c *wsConn) drain() {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.running = false
-			c.queue = nil
+			if cap(c.queue) > 4 {
+				c.queue = nil // a burst's queue goes; a small one is reused
+			}
 			c.mu.Unlock()
 			return
 		}
 		ev := c.queue[0]
-		c.queue[0] = nil
-		c.queue = c.queue[1:]
+		n := copy(c.queue, c.queue[1:]) // at most ws-queue-size + 1
+		c.queue[n] = nil
+		c.queue = c.queue[:n]
 		if c.space != nil {
 			close(c.space)
 			c.space = nil
@@ -112,7 +117,8 @@ func (c *wsConn) message(ev *wsEvent) {
 	p := fastcgi.AcquireParams()
 	uid, session := h.s.reg.eventState(c.fd)
 	appendWSEventParams(p, c.params, wsEventParams{event: wsEventMessage, fd: c.fd, opcode: ev.opcode, length: ev.data.Len(), uid: uid, session: session})
-	resp, err := h.s.fcgi.Do(h.ctx, &fastcgi.Request{Params: p, Body: bytes.NewReader(ev.data.Bytes())})
+	ev.body.Reset(ev.data.Bytes())
+	resp, err := h.s.fcgi.Do(context.Background(), &fastcgi.Request{Params: p, Body: &ev.body})
 	fastcgi.ReleaseParams(p)
 	if err != nil {
 		c.phpFailed(wsEventMessage, err)
@@ -176,7 +182,7 @@ func (c *wsConn) closeEvent(ev *wsEvent) error {
 	p := fastcgi.AcquireParams()
 	uid, session := h.s.reg.eventState(c.fd)
 	appendWSEventParams(p, c.params, wsEventParams{event: wsEventClose, fd: c.fd, closeCode: ev.code, closeReason: ev.reason, uid: uid, session: session})
-	resp, err := h.s.fcgi.Do(h.ctx, &fastcgi.Request{Params: p})
+	resp, err := h.s.fcgi.Do(context.Background(), &fastcgi.Request{Params: p})
 	fastcgi.ReleaseParams(p)
 	if err != nil {
 		return err

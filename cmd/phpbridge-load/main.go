@@ -279,8 +279,9 @@ func closedLoop(o options, work func(ctx context.Context, i int, record func(d t
 				starved.Add(1)
 			}
 			if err != nil && ctx.Err() == nil {
-				errs.Add(1)
-				fmt.Fprintf(os.Stderr, "connection %d: %v\n", i, err)
+				if errs.Add(1) <= 5 { // the first few say enough
+					fmt.Fprintf(os.Stderr, "connection %d: %v\n", i, err)
+				}
 			}
 			mu.Lock()
 			all = append(all, local...)
