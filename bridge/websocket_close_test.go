@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/binary"
+	"net"
 	"testing"
 	"time"
 
@@ -155,5 +156,38 @@ func TestWebSocketProtocolViolations(t *testing.T) {
 			t.Errorf("got op %d %d bytes, want a 1024-byte echo", op, len(p))
 		}
 	})
+	a.checkOneClosePerOpen()
+}
+
+// A client that leaves while PHP is still deciding on open: PHP accepted,
+// so it gets the close event (1006), exactly once, although the client
+// never saw the 101.
+func TestWebSocketClientGoneDuringOpen(t *testing.T) {
+	a := startWSApp(t, 2, nil)
+	for range 3 {
+		nc, err := net.Dial("tcp", a.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = nc.Write([]byte("GET /ws?slowopen=1 HTTP/1.1\r\nHost: " + a.Addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"))
+		time.Sleep(50 * time.Millisecond) // PHP is in the open event now
+		nc.(*net.TCPConn).SetLinger(0)    // RST: the bridge's writes fail at once
+		nc.Close()
+	}
+	waitUntil(t, 10*time.Second, "three close events", func() bool {
+		n := 0
+		for _, r := range a.events() {
+			if r.Event == "close" {
+				n++
+			}
+		}
+		return n == 3
+	})
+	for _, r := range a.events() {
+		if r.Event == "close" && r.Code != "1006" {
+			t.Errorf("close event %+v, want 1006", r)
+		}
+	}
 	a.checkOneClosePerOpen()
 }

@@ -49,6 +49,7 @@ case 'open':
     if (isset($_GET['cookie'])) { setcookie('session', 'abc123'); }
     if (isset($_GET['greet'])) { $out = "welcome $fd"; }
     if (isset($_GET['openclose'])) { header('X-Phpbridge-Close: 4001 not today'); }
+    if (isset($_GET['slowopen'])) { usleep(300000); }
     break;
 case 'message':
     if ($body === 'info') {

@@ -1,10 +1,22 @@
 package bridge
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -301,4 +313,96 @@ func TestWebSocketCompression(t *testing.T) {
 		t.Errorf("deflate bomb: close %d, want 1009", code)
 	}
 	a.checkOneClosePerOpen()
+}
+
+// Over TLS the hijacked connection is a *tls.Conn: no raw socket to park
+// on, and the unwrapping must not corrupt the TLS stream.
+func TestWebSocketTLS(t *testing.T) {
+	certFile, keyFile := wsSelfSignedCert(t)
+	a := startWSApp(t, 2, func(c *Config) {
+		c.TLSCert, c.TLSKey = certFile, keyFile
+		c.WSIdleTimeout = 2 * time.Second
+		c.WSPingInterval = time.Second
+	})
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	c, _, err := d.Dial("wss://"+a.Addr+"/ws?greet=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, msg, err := c.ReadMessage()
+	if err != nil || !strings.HasPrefix(string(msg), "welcome ") {
+		t.Fatalf("greeting %q %v", msg, err)
+	}
+	fd := strings.TrimPrefix(string(msg), "welcome ")
+	for _, s := range []string{"one", strings.Repeat("two", 5000), "three"} {
+		_ = c.WriteMessage(websocket.TextMessage, []byte(s))
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != s {
+			t.Fatalf("echo over TLS: %d bytes %v", len(got), err)
+		}
+	}
+	_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4000, "tls bye"))
+	readCloseCode(t, c)
+	a.waitClose(fd, 4000, "tls bye")
+}
+
+func wsSelfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// A client that sends its first frame together with the handshake (before
+// the 101) loses nothing: the bytes fasthttp had already buffered are
+// replayed before the socket.
+func TestWebSocketFrameBeforeHandshakeAnswer(t *testing.T) {
+	a := startWSApp(t, 2, nil)
+	nc, err := net.Dial("tcp", a.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET /ws?greet=1 HTTP/1.1\r\nHost: " + a.Addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := nc.Write(append([]byte(req), maskedFrame(0x81, []byte("early bird"))...)); err != nil {
+		t.Fatal(err)
+	}
+	r := &rawWS{t: t, nc: nc, br: bufio.NewReader(nc)}
+	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(r.br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	if op, p := r.readFrame(); op != 1 || !strings.HasPrefix(string(p), "welcome ") {
+		t.Fatalf("greeting: %d %q", op, p)
+	}
+	if op, p := r.readFrame(); op != 1 || string(p) != "early bird" {
+		t.Fatalf("echo of the early frame: %d %q", op, p)
+	}
 }
