@@ -424,7 +424,8 @@ func countSent(body []byte, batch int) (int, error) {
 // (/proc/PID/stat) and the sum of its threads' run time in ns
 // (/proc/PID/task/*/schedstat, first field).
 type cpuSample struct {
-	ticks int64
+	ticks int64 // utime + stime
+	sys   int64 // stime
 	ns    int64
 }
 
@@ -440,6 +441,7 @@ func readCPU(pid int) cpuSample {
 				u, _ := strconv.ParseInt(f[11], 10, 64)
 				st, _ := strconv.ParseInt(f[12], 10, 64)
 				s.ticks = u + st
+				s.sys = st
 			}
 		}
 	}
@@ -455,7 +457,9 @@ func readCPU(pid int) cpuSample {
 	return s
 }
 
-func (a cpuSample) sub(b cpuSample) cpuSample { return cpuSample{a.ticks - b.ticks, a.ns - b.ns} }
+func (a cpuSample) sub(b cpuSample) cpuSample {
+	return cpuSample{a.ticks - b.ticks, a.sys - b.sys, a.ns - b.ns}
+}
 
 // clkTck is USER_HZ; Linux reports /proc times in it, 100 on every
 // mainstream architecture.
@@ -590,6 +594,7 @@ func fanoutMode(args []string) {
 	for _, x := range results {
 		expected += x.alive
 		cpuWin.ticks += x.cpu.ticks
+		cpuWin.sys += x.cpu.sys
 		cpuWin.ns += x.cpu.ns
 		windowNS += int64(x.window)
 		lasts = append(lasts, x.last)
@@ -608,12 +613,12 @@ func fanoutMode(args []string) {
 	winSecs := float64(windowNS) / 1e9
 	fmt.Printf("FANOUT n=%d k=%d size=%d expected=%d received=%d lost=%d dup=%d foreign=%d alive_end=%d "+
 		"last_p50_ms=%.3f last_max_ms=%.3f p50_ms=%.3f p99_ms=%.3f call_p50_ms=%.3f "+
-		"window_s=%.3f rate=%.0f cpu_s=%.3f cpu_pct=%.0f cpu_ticks_s=%.2f "+
+		"window_s=%.3f rate=%.0f cpu_s=%.3f cpu_pct=%.0f cpu_ticks_s=%.2f cpu_sys_ticks_s=%.2f "+
 		"run_s=%.1f run_cpu_s=%.3f run_cpu_ticks_s=%.2f\n",
 		o.n, o.k, max(o.size, 0), expected, received, expected-received, dup.Load(), foreign.Load(), r.alive.Load(),
 		med(lasts), lasts[len(lasts)-1], p50, p99, med(calls),
 		winSecs, float64(received)/winSecs, float64(cpuWin.ns)/1e9, float64(cpuWin.ns)/float64(windowNS)*100,
-		float64(cpuWin.ticks)/clkTck, runTime.Seconds(), float64(cpuRun.ns)/1e9, float64(cpuRun.ticks)/clkTck)
+		float64(cpuWin.ticks)/clkTck, float64(cpuWin.sys)/clkTck, runTime.Seconds(), float64(cpuRun.ns)/1e9, float64(cpuRun.ticks)/clkTck)
 	r.close()
 	if expected != received {
 		os.Exit(1)
