@@ -67,7 +67,7 @@ FANOUT_WARMUP_K=${FANOUT_WARMUP_K:-1}
 FANOUT_SIZE=${FANOUT_SIZE:-64}
 FANOUT_ROUNDS=${FANOUT_ROUNDS:-1}
 PUSH_TSV=""   # pusher round rate call_rate p50 p99 errors pushes sent delivered others_pct others_top
-FANOUT_TSV="" # round n k expected received lost last_p50 last_max p50 p99 rate cpu_s cpu_pct cpu_ticks_s window_s run_s run_cpu_s call_p50 cpu_sys_ticks_s others_pct others_top
+FANOUT_TSV="" # round n k expected received lost last_p50 last_max p50 p99 rate cpu_s cpu_pct cpu_ticks_s window_s run_s run_cpu_s call_p50 cpu_sys_ticks_s client_cpu_pct others_pct others_top
 PUSH_SRC=120  # last octet of the next source address (ws.sh counts up from 2)
 PUSH_TOKEN=""
 
@@ -245,7 +245,7 @@ scenario_fanout() {
 			die "phpbridge-load fanout gave no result"
 		}
 		local key vals=()
-		for key in n k expected received lost last_p50_ms last_max_ms p50_ms p99_ms rate cpu_s cpu_pct cpu_ticks_s window_s run_s run_cpu_s call_p50_ms cpu_sys_ticks_s; do
+		for key in n k expected received lost last_p50_ms last_max_ms p50_ms p99_ms rate cpu_s cpu_pct cpu_ticks_s window_s run_s run_cpu_s call_p50_ms cpu_sys_ticks_s client_cpu_pct; do
 			vals+=("$(pfield "$line" "$key")")
 		done
 		push_record "$FANOUT_TSV" "$round" "${vals[@]}" "$others" "$others_top"
@@ -293,9 +293,9 @@ push_report() {
 	if [[ -s $FANOUT_TSV ]]; then
 		echo "Broadcast fan-out (one control call, \`broadcast\`, ${FANOUT_SIZE}-byte message), $FANOUT_K broadcasts $FANOUT_INTERVAL apart after $FANOUT_WARMUP_K unrecorded; times from just before the control call to each client's read:"
 		echo
-		echo "| round | clients | broadcasts | expected | received | lost | last client p50 (ms) | last client max (ms) | per-client p50 (ms) | per-client p99 (ms) | delivered/s | phpbridge CPU-s (schedstat) | % of a core while delivering | CPU-s utime+stime (system) | call p50 (ms) | others' CPU % |"
-		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-		awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 " (" $19 " system)", $18, $20}' "$FANOUT_TSV"
+		echo "| round | clients | broadcasts | expected | received | lost | last client p50 (ms) | last client max (ms) | per-client p50 (ms) | per-client p99 (ms) | delivered/s | phpbridge CPU-s (schedstat) | % of a core while delivering | CPU-s utime+stime (system) | load tool's CPU % | call p50 (ms) | others' CPU % |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 " (" $19 " system)", $20, $18, $21}' "$FANOUT_TSV"
 		echo
 		echo "CPU is over the delivery windows (control call to last client) of the measured broadcasts; whole run including the gaps: $(awk -F'\t' '{printf "%s s CPU in %s s; ", $17, $16}' "$FANOUT_TSV")"
 		echo

@@ -29,7 +29,9 @@
 //	    the delivery windows, call to last client) and, with -pid,
 //	    phpbridge's CPU use: utime+stime from /proc/PID/stat (clock
 //	    ticks) and the sum of /proc/PID/task/*/schedstat (ns), both over
-//	    the delivery windows and over the whole run.
+//	    the delivery windows and over the whole run; client_cpu_pct is
+//	    this tool's own CPU in the windows (% of one core), to show
+//	    whether the receivers kept up.
 //
 // A broadcast waits for the last connection (or -wait) before the next is
 // timed, so the windows do not overlap.
@@ -525,7 +527,7 @@ func fanoutMode(args []string) {
 		call                  time.Duration
 		window                time.Duration
 		first, p50, p99, last float64 // ms
-		cpu                   cpuSample
+		cpu, self             cpuSample
 	}
 	var results []bcast
 	cpuStart := readCPU(o.pid)
@@ -537,7 +539,7 @@ func fanoutMode(args []string) {
 			fatalf("every connection closed")
 		}
 		expect.Store(alive)
-		c0 := readCPU(o.pid)
+		c0, m0 := readCPU(o.pid), readCPU(os.Getpid())
 		t0 := time.Now()
 		head := fmt.Sprintf("fanout seq=%d t=%d ", s, t0.UnixNano())
 		body, _ := json.Marshal(map[string]any{"op": "broadcast", "data": head + string(payload(max(0, o.size-len(head))))})
@@ -555,7 +557,7 @@ func fanoutMode(args []string) {
 		case <-time.After(o.wait):
 		}
 		window := time.Since(t0)
-		c1 := readCPU(o.pid)
+		c1, m1 := readCPU(o.pid), readCPU(os.Getpid())
 		if s < o.warmupK {
 			time.Sleep(time.Until(next))
 			continue
@@ -567,7 +569,7 @@ func fanoutMode(args []string) {
 			}
 		}
 		slices.Sort(lat)
-		x := bcast{seq: s, alive: alive, sent: res.Sent, got: len(lat), call: call, cpu: c1.sub(c0)}
+		x := bcast{seq: s, alive: alive, sent: res.Sent, got: len(lat), call: call, cpu: c1.sub(c0), self: m1.sub(m0)}
 		if len(lat) > 0 {
 			ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 			x.first, x.last = ms(lat[0]), ms(lat[len(lat)-1])
@@ -588,13 +590,14 @@ func fanoutMode(args []string) {
 	time.Sleep(200 * time.Millisecond) // stragglers after -wait still count as received late, not lost
 	// Totals over the measured broadcasts.
 	var expected, received, windowNS int64
-	var cpuWin cpuSample
+	var cpuWin, selfWin cpuSample
 	var lasts, calls []float64
 	var all []time.Duration
 	for _, x := range results {
 		expected += x.alive
 		cpuWin.ticks += x.cpu.ticks
 		cpuWin.sys += x.cpu.sys
+		selfWin.ns += x.self.ns
 		cpuWin.ns += x.cpu.ns
 		windowNS += int64(x.window)
 		lasts = append(lasts, x.last)
@@ -613,12 +616,12 @@ func fanoutMode(args []string) {
 	winSecs := float64(windowNS) / 1e9
 	fmt.Printf("FANOUT n=%d k=%d size=%d expected=%d received=%d lost=%d dup=%d foreign=%d alive_end=%d "+
 		"last_p50_ms=%.3f last_max_ms=%.3f p50_ms=%.3f p99_ms=%.3f call_p50_ms=%.3f "+
-		"window_s=%.3f rate=%.0f cpu_s=%.3f cpu_pct=%.0f cpu_ticks_s=%.2f cpu_sys_ticks_s=%.2f "+
+		"window_s=%.3f rate=%.0f cpu_s=%.3f cpu_pct=%.0f cpu_ticks_s=%.2f cpu_sys_ticks_s=%.2f client_cpu_pct=%.0f "+
 		"run_s=%.1f run_cpu_s=%.3f run_cpu_ticks_s=%.2f\n",
 		o.n, o.k, max(o.size, 0), expected, received, expected-received, dup.Load(), foreign.Load(), r.alive.Load(),
 		med(lasts), lasts[len(lasts)-1], p50, p99, med(calls),
 		winSecs, float64(received)/winSecs, float64(cpuWin.ns)/1e9, float64(cpuWin.ns)/float64(windowNS)*100,
-		float64(cpuWin.ticks)/clkTck, float64(cpuWin.sys)/clkTck, runTime.Seconds(), float64(cpuRun.ns)/1e9, float64(cpuRun.ticks)/clkTck)
+		float64(cpuWin.ticks)/clkTck, float64(cpuWin.sys)/clkTck, float64(selfWin.ns)/float64(windowNS)*100, runTime.Seconds(), float64(cpuRun.ns)/1e9, float64(cpuRun.ticks)/clkTck)
 	r.close()
 	if expected != received {
 		os.Exit(1)
