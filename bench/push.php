@@ -12,17 +12,20 @@
  * B pushes inside one $server->batch(). Prints one line:
  *
  *   PUSHPHP batch=B transport=T calls=C pushes=P seconds=S rate=R call_rate=…
- *           p50_ms=… p99_ms=… errors=E total_pushes=… total_sent=…
+ *           p50_ms=… p99_ms=… max_ms=… errors=E total_pushes=… total_sent=…
  *
  * rate is pushes/s over the measured seconds, latency is per control call
  * (hrtime around push() or batch()); total_pushes/total_sent include the
- * warm-up, for the receivers' count.
+ * warm-up, for the receivers' count. errors counts calls that failed or
+ * did not send every push; a failed call (e.g. the SDK's 3 s timeout) is
+ * reported on stderr and timed like the others.
  */
 
 declare(strict_types=1);
 
 require __DIR__ . '/../php-sdk/autoload.php';
 
+use PhpBridge\Exception\PhpBridgeException;
 use PhpBridge\Server;
 use PhpBridge\Transport\Address;
 use PhpBridge\Transport\CurlTransport;
@@ -69,26 +72,38 @@ $lat = [];
 $totalPushes = 0;
 $totalSent = 0;
 $errors = 0;
+$failures = 0;
 $next = 0;
 while (true) {
     $t0 = hrtime(true);
     if ($t0 >= $end) {
         break;
     }
-    if ($batch === 1) {
-        $ok = $server->push($fds[$next], $data);
-        $next = ($next + 1) % $nfds;
-        $sent = $ok ? 1 : 0;
-    } else {
-        $results = $server->batch(static function (Server $s) use ($fds, $nfds, $batch, &$next, $data): void {
-            for ($m = 0; $m < $batch; $m++) {
-                $s->push($fds[$next], $data);
-                $next = ($next + 1) % $nfds;
+    // A failed call (timeout, bridge unreachable) is counted and timed,
+    // and the loop goes on: it is part of the measurement.
+    try {
+        if ($batch === 1) {
+            $fd = $fds[$next];
+            $next = ($next + 1) % $nfds;
+            $sent = $server->push($fd, $data) ? 1 : 0;
+        } else {
+            $results = $server->batch(static function (Server $s) use ($fds, $nfds, $batch, &$next, $data): void {
+                for ($m = 0; $m < $batch; $m++) {
+                    $s->push($fds[$next], $data);
+                    $next = ($next + 1) % $nfds;
+                }
+            });
+            $sent = 0;
+            foreach ($results as $r) {
+                $sent += (int) ($r['sent'] ?? 0);
             }
-        });
+        }
+    } catch (PhpBridgeException $e) {
         $sent = 0;
-        foreach ($results as $r) {
-            $sent += (int) ($r['sent'] ?? 0);
+        fprintf(STDERR, "call failed after %.3f s: %s\n", (hrtime(true) - $t0) / 1e9, $e->getMessage());
+        if (++$failures > 20) {
+            fwrite(STDERR, "more than 20 failed calls; giving up\n");
+            break;
         }
     }
     $t1 = hrtime(true);
@@ -107,7 +122,7 @@ $calls = count($lat);
 $pct = static fn (float $q): float => $calls === 0 ? 0.0 : $lat[(int) ($q * ($calls - 1))] / 1e6;
 printf(
     "PUSHPHP batch=%d transport=%s fds=%d calls=%d pushes=%d seconds=%.1f rate=%.0f call_rate=%.0f"
-    . " p50_ms=%.3f p99_ms=%.3f errors=%d total_pushes=%d total_sent=%d php=%s\n",
+    . " p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%d total_pushes=%d total_sent=%d php=%s\n",
     $batch,
     $transportName,
     $nfds,
@@ -118,6 +133,7 @@ printf(
     $calls / $seconds,
     $pct(0.50),
     $pct(0.99),
+    $calls === 0 ? 0.0 : $lat[$calls - 1] / 1e6,
     $errors,
     $totalPushes,
     $totalSent,
