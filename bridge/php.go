@@ -161,7 +161,9 @@ func (s *Server) requestBody(ctx *fasthttp.RequestCtx) (io.Reader, int64, func()
 		return nil, 0, nil, errBodyTooLarge
 	}
 	stream := ctx.RequestBodyStream()
-	if stream == nil {
+	// fasthttp sets a stream even when a small body was read whole; such a
+	// body is sent from memory with the params (one write, replayable).
+	if stream == nil || (cl >= 0 && cl <= memoryBodyMax) {
 		b := ctx.Request.Body()
 		if int64(len(b)) > s.cfg.MaxBodySize {
 			return nil, 0, nil, errBodyTooLarge
