@@ -300,9 +300,11 @@ push_report() {
 		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 " (" $19 " system)", $20, $18, $21}' "$FANOUT_TSV"
 		echo
-		echo "CPU is over the delivery windows (control call to last client) of the measured broadcasts; whole run including the gaps: $(awk -F'\t' '{printf "%s s CPU in %s s; ", $17, $16}' "$FANOUT_TSV")"
+		echo "phpbridge's CPU is over the delivery windows (control call to last client) of the measured broadcasts; over the whole run, gaps included: $(awk -F'\t' '{printf "%s%s CPU-s in %s s", (NR > 1 ? "; " : ""), $17, $16}' "$FANOUT_TSV")."
 		echo
 	fi
+	echo "Settings: PUSH_CONNS=$PUSH_CONNS PUSH_ROUNDS=$PUSH_ROUNDS PUSH_SIZE=$PUSH_SIZE PUSH_BATCH=$PUSH_BATCH FANOUT_N=$FANOUT_N FANOUT_K=$FANOUT_K FANOUT_INTERVAL=$FANOUT_INTERVAL FANOUT_SIZE=$FANOUT_SIZE; phpbridge and php-fpm on CPU $SERVER_CPU, pushers and WebSocket clients on CPU $CLIENT_CPU; $(php -r 'echo "PHP ", PHP_VERSION, " CLI", extension_loaded("curl") ? ", libcurl " . curl_version()["version"] : ", no ext-curl", ini_get("opcache.enable_cli") ? ", opcache on" : ", opcache off";')."
+	echo
 	echo "<details><summary>every push and fan-out run</summary>"
 	echo
 	echo '```'
