@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/phpbridge/phpbridge/fastcgi"
@@ -59,22 +60,24 @@ func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc sc
 	}
 	p.Add("REDIRECT_STATUS", "200")
 
-	remoteIP, remotePort := splitAddr(ctx.RemoteAddr())
+	var abuf [64]byte
+	remote := addrPort(ctx.RemoteAddr())
 	https := ctx.IsTLS()
-	if s.trustedProxy(remoteIP) {
+	remoteIP := remote.Addr().AppendTo(abuf[:0])
+	if s.trustedProxy(remote.Addr()) {
 		if proto := req.Header.Peek("X-Forwarded-Proto"); len(proto) > 0 {
 			https = bytes.EqualFold(proto, []byte("https"))
 		}
 		if ip := lastForwardedFor(req.Header.Peek("X-Forwarded-For")); ip != "" {
-			remoteIP = ip
+			remoteIP = append(abuf[:0], ip...)
 		}
 	}
-	p.Add("REMOTE_ADDR", remoteIP)
+	p.AddBytes("REMOTE_ADDR", remoteIP)
 	p.Add("REMOTE_USER", basicAuthUser(req.Header.Peek(fasthttp.HeaderAuthorization))) // nginx's $remote_user, "" when none
-	p.Add("REMOTE_PORT", remotePort)
-	localIP, localPort := splitAddr(ctx.LocalAddr())
-	p.Add("SERVER_ADDR", localIP)
-	p.Add("SERVER_PORT", localPort)
+	p.AddBytes("REMOTE_PORT", strconv.AppendUint(abuf[:0], uint64(remote.Port()), 10))
+	local := addrPort(ctx.LocalAddr())
+	p.AddBytes("SERVER_ADDR", local.Addr().AppendTo(abuf[:0]))
+	p.AddBytes("SERVER_PORT", strconv.AppendUint(abuf[:0], uint64(local.Port()), 10))
 	p.AddBytes("SERVER_NAME", hostWithoutPort(req.Header.Host()))
 	if https {
 		p.Add("HTTPS", "on")
@@ -131,18 +134,13 @@ func cgiHeaderName(dst, name []byte) []byte {
 	return dst
 }
 
-func splitAddr(a net.Addr) (ip, port string) {
-	switch a := a.(type) {
-	case *net.TCPAddr:
-		return a.IP.String(), strconv.Itoa(a.Port)
-	case nil:
-		return "", ""
+// addrPort converts a connection address without allocating (TCP is the
+// only kind the public listener has; anything else reads as 0.0.0.0:0).
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
 	}
-	host, p, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String(), ""
-	}
-	return host, p
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 }
 
 func hostWithoutPort(host []byte) []byte {
@@ -173,13 +171,9 @@ func lastForwardedFor(v []byte) string {
 	return ip.String()
 }
 
-func (s *Server) trustedProxy(ip string) bool {
-	if len(s.trusted) == 0 {
-		return false
-	}
-	parsed := net.ParseIP(ip)
+func (s *Server) trustedProxy(ip netip.Addr) bool {
 	for _, n := range s.trusted {
-		if n.Contains(parsed) {
+		if n.Contains(ip.Unmap()) {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -615,5 +616,25 @@ func TestRequestHeaderLimits(t *testing.T) {
 		if tc.status == 200 && body != fmt.Sprint(tc.size) {
 			t.Fatalf("PHP saw %q", body)
 		}
+	}
+}
+
+// TestTLSSetsHTTPS: served over TLS (--tls-cert/--tls-key), PHP sees
+// HTTPS=on and the https scheme, as behind nginx's "listen 443 ssl".
+func TestTLSSetsHTTPS(t *testing.T) {
+	certFile, keyFile := wsSelfSignedCert(t)
+	a := startApp(t, map[string]string{"index.php": dumpServer}, nil,
+		func(c *Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(strings.Replace(a.URL, "http://", "https://", 1) + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	s := decodeDump(t, string(b)).Server
+	if s["HTTPS"] != "on" || s["REQUEST_SCHEME"] != "https" {
+		t.Fatalf("HTTPS=%v REQUEST_SCHEME=%v over TLS", s["HTTPS"], s["REQUEST_SCHEME"])
 	}
 }

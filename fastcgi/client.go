@@ -175,8 +175,14 @@ func (c *Client) acquireSlot(ctx context.Context) error {
 		return nil
 	default:
 	}
-	t := time.NewTimer(c.cfg.QueueTimeout)
-	defer t.Stop()
+	// Queueing is the normal case under load (more clients than FPM
+	// children), so the timers are pooled rather than allocated per wait.
+	t := timerPool.Get().(*time.Timer)
+	t.Reset(c.cfg.QueueTimeout)
+	defer func() {
+		t.Stop() // since Go 1.23 no stale tick can remain in t.C after Stop
+		timerPool.Put(t)
+	}()
 	select {
 	case c.slots <- struct{}{}:
 		return nil
@@ -188,6 +194,12 @@ func (c *Client) acquireSlot(ctx context.Context) error {
 }
 
 func (c *Client) releaseSlot() { <-c.slots }
+
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // getConn takes the warmest idle connection or dials a new one. With
 // probe, an idle connection is first checked for liveness (conn.alive);
