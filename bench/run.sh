@@ -197,6 +197,20 @@ wait_port() {
 	return 1
 }
 
+# wait_ready FILE PID TENTHS WHAT: waits (up to TENTHS × 0.1 s) until a load
+# tool writing FILE prints its READY line; dies if it exits or never does.
+wait_ready() {
+	local out=$1 pid=$2 tenths=$3 what=$4 i
+	for ((i = 0; i < tenths; i++)); do
+		grep -q '^READY' "$out" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^READY' "$out" && return 0
+	cat "$out" >&2
+	die "$what did not get ready"
+}
+
 # rss_kb PID: VmRSS (from /proc/PID/status) of PID plus its direct children
 # (nginx: master + worker; phpbridge: the one process), in KiB.
 rss_kb() {
@@ -603,15 +617,7 @@ scenario_idle() {
 				-n "$IDLE_CONNS" -path /static-4k.txt -hold 120s >"$out" 2>&1 &
 			ic=$!
 			PIDS+=("$ic")
-			for ((i = 0; i < 600; i++)); do
-				grep -q '^READY' "$out" && break
-				kill -0 "$ic" 2>/dev/null || break
-				sleep 0.1
-			done
-			grep -q '^READY' "$out" || {
-				cat "$out" >&2
-				die "idleconns against $side did not get ready"
-			}
+			wait_ready "$out" "$ic" 600 "idleconns against $side"
 			sleep 2
 			with=$(rss_kb "$pid")
 			stop_pid "$ic"

@@ -111,15 +111,7 @@ scenario_ws_idle() {
 				-src "$(ws_src "$n")" -hold 300s >"$out" 2>&1 &
 			ic=$!
 			PIDS+=("$ic")
-			for ((i = 0; i < 1200; i++)); do
-				grep -q '^READY' "$out" && break
-				kill -0 "$ic" 2>/dev/null || break
-				sleep 0.1
-			done
-			grep -q '^READY' "$out" || {
-				cat "$out" >&2
-				die "phpbridge-load idle -n $n did not get ready"
-			}
+			wait_ready "$out" "$ic" 1200 "phpbridge-load idle -n $n"
 			sleep 2
 			with=$(rss_kb "$pid")
 			gc=$(ws_gc_rss "$pid")
