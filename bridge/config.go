@@ -203,58 +203,40 @@ const (
 // WithDefaults returns a copy of c with every unset field filled in and
 // paths made absolute.
 func (c Config) WithDefaults() Config {
-	set := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	setDur := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	set(&c.Listen, DefaultListen)
-	set(&c.Root, DefaultRoot)
-	set(&c.Index, DefaultIndex)
-	set(&c.FastCGI, DefaultFastCGI)
-	set(&c.WSPath, DefaultWSPath)
-	set(&c.WSHandler, DefaultWSHandler)
-	set(&c.Control, "unix:"+filepath.Join(os.TempDir(), defaultControlSocketBase))
-	set(&c.ControlSocketMode, "0600")
-	set(&c.LogFormat, DefaultLogFormat)
-	set(&c.LogLevel, DefaultLogLevel)
-	set(&c.AccessLog, DefaultAccessLog)
-	set(&c.AccessLogFormat, DefaultAccessLogFormat)
-	setDur(&c.FastCGIConnectTimeout, DefaultConnectTimeout)
-	setDur(&c.FastCGIReadTimeout, DefaultReadTimeout)
-	setDur(&c.FastCGIQueueTimeout, DefaultQueueTimeout)
-	setDur(&c.ReadTimeout, DefaultReadTimeout)
-	setDur(&c.IdleTimeout, DefaultIdleTimeout)
-	setDur(&c.ShutdownTimeout, DefaultShutdownTimeout)
-	if c.MaxBodySize == 0 {
-		c.MaxBodySize = DefaultMaxBodySize
-	}
-	if c.WSMaxMessageSize == 0 {
-		c.WSMaxMessageSize = DefaultWSMaxMessageSize
-	}
-	setDur(&c.WSPingInterval, DefaultWSPingInterval)
-	setDur(&c.WSIdleTimeout, DefaultWSIdleTimeout)
-	setDur(&c.WSWriteTimeout, DefaultWSWriteTimeout)
-	setDur(&c.WSCloseRetry, DefaultWSCloseRetry)
-	if c.WSQueueSize == 0 {
-		c.WSQueueSize = DefaultWSQueueSize
-	}
-	if c.WSSendQueueSize == 0 {
-		c.WSSendQueueSize = DefaultWSSendQueueSize
-	}
-	set(&c.WSOnPHPError, DefaultWSOnPHPError)
+	setDefault(&c.Listen, DefaultListen)
+	setDefault(&c.Root, DefaultRoot)
+	setDefault(&c.Index, DefaultIndex)
+	setDefault(&c.FastCGI, DefaultFastCGI)
+	setDefault(&c.WSPath, DefaultWSPath)
+	setDefault(&c.WSHandler, DefaultWSHandler)
+	setDefault(&c.Control, "unix:"+filepath.Join(os.TempDir(), defaultControlSocketBase))
+	setDefault(&c.ControlSocketMode, "0600")
+	setDefault(&c.LogFormat, DefaultLogFormat)
+	setDefault(&c.LogLevel, DefaultLogLevel)
+	setDefault(&c.AccessLog, DefaultAccessLog)
+	setDefault(&c.AccessLogFormat, DefaultAccessLogFormat)
+	setDefault(&c.FastCGIConnectTimeout, DefaultConnectTimeout)
+	setDefault(&c.FastCGIReadTimeout, DefaultReadTimeout)
+	setDefault(&c.FastCGIQueueTimeout, DefaultQueueTimeout)
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.MaxBodySize, DefaultMaxBodySize)
+	setDefault(&c.WSMaxMessageSize, DefaultWSMaxMessageSize)
+	setDefault(&c.WSPingInterval, DefaultWSPingInterval)
+	setDefault(&c.WSIdleTimeout, DefaultWSIdleTimeout)
+	setDefault(&c.WSWriteTimeout, DefaultWSWriteTimeout)
+	setDefault(&c.WSCloseRetry, DefaultWSCloseRetry)
+	setDefault(&c.WSQueueSize, DefaultWSQueueSize)
+	setDefault(&c.WSSendQueueSize, DefaultWSSendQueueSize)
+	setDefault(&c.WSOnPHPError, DefaultWSOnPHPError)
 	if abs, err := filepath.Abs(c.Root); err == nil {
 		c.Root = abs
 	}
 	if abs, err := filepath.Abs(c.WSHandler); err == nil {
 		c.WSHandler = abs
 	}
-	set(&c.PHPRoot, c.Root)
+	setDefault(&c.PHPRoot, c.Root)
 	c.StaticAliases = absStaticAliases(c.StaticAliases)
 	if c.ControlToken == "" {
 		var b [24]byte
@@ -263,6 +245,14 @@ func (c Config) WithDefaults() Config {
 		c.tokenGenerated = true
 	}
 	return c
+}
+
+// setDefault sets *p to v when it holds its zero value (unset).
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
 }
 
 // Validate reports every problem of a defaulted Config at once, each naming
