@@ -184,6 +184,17 @@ func TestControlAPIGroupsUidsSessions(t *testing.T) {
 	c2, fd2 := a.connect("uid=8&name=bob")
 	c3, fd3 := a.connect("uid=8&name=bob2")
 
+	// An envelope's actions run right after its reply is queued, so the
+	// last greeting can arrive a moment before its joinGroup is done.
+	// setSession is each open envelope's last action.
+	waitFor(t, 5*time.Second, "every open envelope applied", func() bool {
+		for _, fd := range []uint64{fd1, fd2, fd3} {
+			if fmt.Sprint(a.act(fmt.Sprintf(`{"op":"getSession","fd":%d}`, fd))["session"]) == "map[]" {
+				return false
+			}
+		}
+		return true
+	})
 	if r := a.act(`{"op":"groupCount","group":"lobby"}`); r["count"] != float64(3) {
 		t.Fatalf("groupCount %v", r)
 	}
