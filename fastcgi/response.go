@@ -22,7 +22,7 @@ import (
 const maxHeaderBytes = 1 << 20
 
 // Response is PHP's answer: the status and headers, parsed when Do returns,
-// and the body, read with Read, ReadAll, ReadBuffered or StreamTo. Close it
+// and the body, read with Read, ReadAll or ReadBuffered. Close it
 // exactly once; it must not be used afterwards (it is pooled).
 type Response struct {
 	// StatusCode comes from PHP's "Status:" header; 200 when absent, 302
@@ -496,41 +496,6 @@ func (r *Response) recordBuffered() bool {
 		return h.ContentLength == 0 || br.Buffered() > need
 	}
 	return br.Buffered() >= need+int(h.ContentLength)+int(h.PaddingLength)
-}
-
-// Flusher is what StreamTo writes to: a buffered writer (bufio.Writer).
-type Flusher interface {
-	io.Writer
-	Flush() error
-}
-
-// StreamTo copies the body to w, flushing w whenever PHP has nothing more
-// ready, so flush() in PHP and Server-Sent Events reach the client at once
-// while a burst of output still goes out in few writes.
-func (r *Response) StreamTo(w Flusher) error {
-	if len(r.pending) > 0 {
-		if _, err := w.Write(r.pending); err != nil {
-			return err
-		}
-		r.pending = r.pending[:0]
-	}
-	for {
-		if !r.done && !r.recordBuffered() {
-			if err := w.Flush(); err != nil {
-				return err
-			}
-		}
-		b, err := r.next()
-		if err == io.EOF {
-			return w.Flush()
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-	}
 }
 
 // ReadAll reads the whole body.
