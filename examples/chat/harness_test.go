@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -112,32 +110,12 @@ func (a *chatApp) announce(t *testing.T, form url.Values) (int, map[string]any) 
 	return resp.StatusCode, answer
 }
 
-// chromiumBinary returns Debian's Chromium (or another Chrome on PATH), or
-// "" when none is installed.
-func chromiumBinary() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
-
-// requireChromium is fpmtest.Require for the browser: a developer machine
-// without Chromium skips, CI (PHPBRIDGE_REQUIRE_PHP=1, scripts/test.sh)
-// fails, so the browser test can never pass by skipping.
+// requireChromium finds Debian's Chromium (or another Chrome on PATH); see
+// testutil.Require for why CI fails rather than skips without it.
 func requireChromium(t *testing.T) string {
 	t.Helper()
-	bin := chromiumBinary()
-	if bin == "" {
-		if os.Getenv("PHPBRIDGE_REQUIRE_PHP") == "1" {
-			t.Fatal("chromium not found but PHPBRIDGE_REQUIRE_PHP=1: install it (apt-get install chromium)")
-		}
-		t.Skip("chromium not installed (apt-get install chromium; set PHPBRIDGE_REQUIRE_PHP=1 to fail instead)")
-	}
+	bin := testutil.FindBinary("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+	testutil.Require(t, "chromium", "chromium", bin != "")
 	return bin
 }
 

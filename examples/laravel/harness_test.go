@@ -23,34 +23,9 @@ import (
 	"github.com/phpbridge/phpbridge/internal/testutil"
 )
 
-// requirePHPEnv is fpmtest.Require's guard for the other real parts this test
-// needs: skipped on a developer machine without them, a failure when
-// PHPBRIDGE_REQUIRE_PHP=1 (scripts/test.sh), so CI never passes by skipping.
-func requirePHPEnv(t *testing.T, what, pkg string, found bool) {
-	t.Helper()
-	if found {
-		return
-	}
-	if os.Getenv("PHPBRIDGE_REQUIRE_PHP") == "1" {
-		t.Fatalf("%s not found but PHPBRIDGE_REQUIRE_PHP=1: apt-get install %s", what, pkg)
-	}
-	t.Skipf("%s not installed (apt-get install %s; set PHPBRIDGE_REQUIRE_PHP=1 to fail instead)", what, pkg)
-}
-
 // laravelAutoload is Debian's autoloader of php-laravel-framework, which
 // bootstrap/autoload.php requires.
 const laravelAutoload = "/usr/share/php/Illuminate/autoload.php"
-
-// nginxBinary returns the nginx path, or "".
-func nginxBinary() string {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	return ""
-}
 
 // copyApp copies the example (which may be read-only) into a temporary
 // project and creates the writable directories Laravel needs: storage/ for

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/phpbridge/phpbridge/internal/fpmtest"
+	"github.com/phpbridge/phpbridge/internal/testutil"
 )
 
 // appHost is the Host every request carries, as behind a real domain on
@@ -105,10 +106,10 @@ func (r *recorder) Failed() bool                      { return len(r.failed) > 0
 
 func TestLaravelBehindNginxAndPhpbridge(t *testing.T) {
 	fpmtest.Require(t)
-	nginx := nginxBinary()
-	requirePHPEnv(t, "nginx", "nginx-light", nginx != "")
+	nginx := testutil.FindBinary("nginx")
+	testutil.Require(t, "nginx", "nginx-light", nginx != "")
 	_, err := os.Stat(laravelAutoload)
-	requirePHPEnv(t, "Laravel 8 ("+laravelAutoload+")", "php-laravel-framework", err == nil)
+	testutil.Require(t, "Laravel 8 ("+laravelAutoload+")", "php-laravel-framework", err == nil)
 
 	app := copyApp(t)
 	// One pool for both servers. phpbridge keeps its FastCGI connections

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/phpbridge/phpbridge/internal/testutil"
 )
 
 // Options tune the pool. The zero value is a static pool of 4 children.
@@ -50,29 +52,14 @@ type FPM struct {
 }
 
 // Binary returns the php-fpm path, or "" when none is installed.
-func Binary() string {
-	for _, name := range []string{"php-fpm8.2", "php-fpm"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-		if p := "/usr/sbin/" + name; fileExists(p) {
-			return p
-		}
-	}
-	return ""
-}
+func Binary() string { return testutil.FindBinary("php-fpm8.2", "php-fpm") }
 
 // Require skips (or, with PHPBRIDGE_REQUIRE_PHP=1, fails) a test when php-fpm
 // is missing.
 func Require(t testing.TB) string {
 	t.Helper()
 	bin := Binary()
-	if bin == "" {
-		if os.Getenv("PHPBRIDGE_REQUIRE_PHP") == "1" {
-			t.Fatal("php-fpm not found but PHPBRIDGE_REQUIRE_PHP=1: install php8.2-fpm (apt-get install php8.2-fpm)")
-		}
-		t.Skip("php-fpm not installed (set PHPBRIDGE_REQUIRE_PHP=1 to fail instead)")
-	}
+	testutil.Require(t, "php-fpm", "php8.2-fpm", bin != "")
 	return bin
 }
 
@@ -185,11 +172,6 @@ func (f *FPM) Restart() {
 func (f *FPM) Log() string {
 	b, _ := os.ReadFile(f.logPath)
 	return string(bytes.TrimSpace(b))
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func freePort(t testing.TB) string {
