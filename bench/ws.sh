@@ -20,13 +20,22 @@
 #              the echo handler (ws.php), each connection sending a message
 #              and waiting for the reply in a loop; against the same PHP
 #              work as HTTP POSTs (public/echo.php) on 100 keep-alive
-#              connections through nginx and through phpbridge.
+#              connections through nginx and through phpbridge. Also the
+#              CPU each event costs the server and the php-fpm children
+#              (CPU time over the run / events), which does not depend on
+#              which side of the single-CPU closed loop is the bottleneck.
+#              Both scripts read one $_SERVER key and echo the body: PHP
+#              builds $_SERVER only for scripts that mention it
+#              (auto_globals_jit), a WebSocket handler has to (WS_EVENT),
+#              and so does every framework's front controller.
+#              WS_HTTP_BARE=1 makes echo.php skip it (~10 µs less PHP per
+#              request here: not the same work).
 #   ws_accept  time to open WS_ACCEPT_N (10000) connections, each with an
 #              open event through PHP, WS_ACCEPT_CONCURRENCY (128)
 #              handshakes in flight.
 #
 # Knobs: WS_IDLE_COUNTS, WS_IDLE_ROUNDS (1), WS_CONNS (100), WS_SIZE (32
-# bytes), WS_ACCEPT_N, WS_ACCEPT_CONCURRENCY, WS_ACCEPT_ROUNDS (3); ROUNDS,
+# bytes), WS_HTTP_BARE (0), WS_ACCEPT_N, WS_ACCEPT_CONCURRENCY, WS_ACCEPT_ROUNDS (3); ROUNDS,
 # DURATION, WARMUP as in run.sh.
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
@@ -49,7 +58,7 @@ WS_ACCEPT_CONCURRENCY=${WS_ACCEPT_CONCURRENCY:-128}
 WS_ACCEPT_ROUNDS=${WS_ACCEPT_ROUNDS:-3}
 # WS_TSV rows: kind key round values...
 #   idle   N     round fresh_kb with_kb gc_kb opened alive handshake_s
-#   echo   run   round rate p50 p99 errors unanswered others_pct starved
+#   echo   run   round rate p50 p99 errors unanswered others_pct starved server_us fpm_us
 #   accept N     round seconds rate p50 p99 failed others_pct
 WS_TSV=""
 WS_SRC=2  # last octet of the next unused source address, 127.0.0.$WS_SRC
@@ -62,8 +71,43 @@ ws_setup() {
 	: >"$WS_TSV"
 	log "building cmd/phpbridge-load"
 	(cd "$REPO" && go build -o "$WORK/phpbridge-load" ./cmd/phpbridge-load) || die "cmd/phpbridge-load does not build"
-	printf '%s' '<?php echo file_get_contents("php://input");' >"$APP/public/echo.php"
+	if [[ ${WS_HTTP_BARE:-0} == 1 ]]; then
+		printf '%s' '<?php echo file_get_contents("php://input");' >"$APP/public/echo.php"
+	else
+		# The HTTP twin of ws.php: the same $_SERVER lookup, the same echo.
+		cat >"$APP/public/echo.php" <<'PHP'
+<?php
+if (($_SERVER['REQUEST_METHOD'] ?? '') === 'POST') {
+    echo file_get_contents('php://input');
 }
+PHP
+	fi
+}
+
+# cpu_ticks PID...: CPU time (utime + stime, clock ticks) of these
+# processes and their children (nginx's worker, php-fpm's pool).
+cpu_ticks() {
+	local p all=()
+	for p in "$@"; do
+		[[ -n $p ]] || continue
+		all+=("$p")
+		mapfile -t -O "${#all[@]}" all < <(pgrep -P "$p" || true)
+	done
+	((${#all[@]})) || {
+		echo 0
+		return
+	}
+	local t=0 s
+	for p in "${all[@]}"; do
+		s=$(awk '{sub(/^[0-9]+ \(.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + ${s:-0}))
+	done
+	echo "$t"
+}
+
+# us_per_event TICKS RATE SECONDS: CPU microseconds per event, the run
+# (warm-up included) taken at the measured rate.
+us_per_event() { awk -v t="$1" -v r="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {if (r + 0 == 0) print ""; else printf "%.1f\n", t / hz * 1e6 / (r * s)}'; }
 
 ws_record() { (IFS=$'\t' && echo "$*") >>"$WS_TSV"; }
 
@@ -126,7 +170,7 @@ scenario_ws_idle() {
 
 scenario_ws_echo() {
 	ws_setup
-	local round side out line others others_top
+	local round side out line others others_top srv0 srv1 fpm0 fpm1 srv_us fpm_us
 	local -a runs=()
 	[[ ${SIDE_OK[phpbridge]} == 1 ]] && runs+=(ws:phpbridge)
 	runs+=(http:nginx)
@@ -138,6 +182,7 @@ scenario_ws_echo() {
 			start_side "$side" || die "$side did not start for ws_echo"
 			out=$WORK/raw/ws-echo-${run/:/-}-$round.txt
 			proc_snapshot "$WORK/snap0"
+			srv0=$(cpu_ticks "${SIDE_PID[$side]}") fpm0=$(cpu_ticks "$FPM_PID")
 			if [[ ${run%%:*} == ws ]]; then
 				ws_load echo -url "$(ws_url)" -c "$WS_CONNS" -d "${DURATION}s" -warmup "${WARMUP}s" -size "$WS_SIZE" -src "$(ws_src "$WS_CONNS")" >"$out" 2>&1 || true
 				line=$(grep '^ECHO' "$out" || true)
@@ -145,16 +190,19 @@ scenario_ws_echo() {
 				ws_load http -url "$(url_of "$side" /echo.php)" -c "$WS_CONNS" -d "${DURATION}s" -warmup "${WARMUP}s" -size "$WS_SIZE" -src "$(ws_src "$WS_CONNS")" >"$out" 2>&1 || true
 				line=$(grep '^HTTP' "$out" || true)
 			fi
+			srv1=$(cpu_ticks "${SIDE_PID[$side]}") fpm1=$(cpu_ticks "$FPM_PID")
 			proc_snapshot "$WORK/snap1"
 			read -r others others_top < <(others_pct "$WORK/snap0" "$WORK/snap1" $((DURATION + WARMUP)))
 			stop_side "$side"
+			srv_us=$(us_per_event $((srv1 - srv0)) "$(field "$line" rate)" $((DURATION + WARMUP)))
+			fpm_us=$(us_per_event $((fpm1 - fpm0)) "$(field "$line" rate)" $((DURATION + WARMUP)))
 			[[ -n $line ]] || {
 				cat "$out" >&2
 				die "phpbridge-load against $run gave no result"
 			}
 			((others <= OTHERS_MAX)) || note "ws_echo $run round $round was disturbed: other processes used $others% of a CPU meanwhile ($others_top)"
-			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)" "$others" "$(field "$line" starved)"
-			log "ws_echo round $round/$ROUNDS $run: $line, others' CPU $others%"
+			ws_record echo "$run" "$round" "$(field "$line" rate)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" errors)" "$(field "$line" unanswered_at_end)" "$others" "$(field "$line" starved)" "$srv_us" "$fpm_us"
+			log "ws_echo round $round/$ROUNDS $run: $line, CPU per event: server $srv_us µs, php-fpm $fpm_us µs, others' CPU $others%"
 			[[ $(field "$line" errors) == 0 ]] || note "ws_echo $run round $round: $(field "$line" errors) connection errors"
 		done
 	done
@@ -187,8 +235,20 @@ scenario_ws_accept() {
 	done
 }
 
+# ws_both RUN: median server + php-fpm CPU µs per event.
+ws_both() { awk -v a="$(wsmed echo "$1" 11)" -v b="$(wsmed echo "$1" 12)" 'BEGIN {if (a != "" && b != "") printf "%.1f", a + b}'; }
+
 # wsmed KIND KEY COLUMN: median of COLUMN (4 = first value) over rounds.
 wsmed() { awk -F'\t' -v k="$1" -v key="$2" -v c="$3" '$1 == k && $2 == key {print $c}' "$WS_TSV" | median; }
+
+# ws_echo_row TITLE RUN: one line of the echo table, medians over rounds.
+ws_echo_row() {
+	local srv fpm
+	srv=$(wsmed echo "$2" 11) fpm=$(wsmed echo "$2" 12)
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(cell "$(wsmed echo "$2" 4)")" "$(cell "$(wsmed echo "$2" 5)")" \
+		"$(cell "$(wsmed echo "$2" 6)")" "$(cell "$(wsmed echo "$2" 10)")" "$(cell "$srv")" "$(cell "$fpm")" \
+		"$(cell "$(awk -v a="$srv" -v b="$fpm" 'BEGIN {if (a != "" && b != "") printf "%.1f", a + b}')")"
+}
 
 ws_report() {
 	[[ -n $WS_TSV && -s $WS_TSV ]] || return 0
@@ -220,15 +280,17 @@ ws_report() {
 		ws=$(wsmed echo ws:phpbridge 4) ng=$(wsmed echo http:nginx 4) nk=$(wsmed echo http:nginx-nokeep 4) pb=$(wsmed echo http:phpbridge 4)
 		echo "Echo through PHP at $WS_CONNS connections, ${WS_SIZE}-byte messages, closed loop (each connection waits for its reply), median of $ROUNDS round(s) of ${DURATION}s:"
 		echo
-		echo "| | events or requests/s | p50 (ms) | p99 (ms) | connections never answered while measuring |"
-		echo "|---|---:|---:|---:|---:|"
-		printf '| WebSocket messages, phpbridge → ws.php | %s | %s | %s | %s |\n' "$(cell "$ws")" "$(cell "$(wsmed echo ws:phpbridge 5)")" "$(cell "$(wsmed echo ws:phpbridge 6)")" "$(cell "$(wsmed echo ws:phpbridge 10)")"
-		printf '| HTTP POST, %s → echo.php | %s | %s | %s | %s |\n' "${SIDE_TITLE[nginx]}" "$(cell "$ng")" "$(cell "$(wsmed echo http:nginx 5)")" "$(cell "$(wsmed echo http:nginx 6)")" "$(cell "$(wsmed echo http:nginx 10)")"
-		[[ -n $nk ]] && printf '| HTTP POST, %s → echo.php | %s | %s | %s | %s |\n' "${SIDE_TITLE[nginx-nokeep]}" "$(cell "$nk")" "$(cell "$(wsmed echo http:nginx-nokeep 5)")" "$(cell "$(wsmed echo http:nginx-nokeep 6)")" "$(cell "$(wsmed echo http:nginx-nokeep 10)")"
-		printf '| HTTP POST, phpbridge → echo.php | %s | %s | %s | %s |\n' "$(cell "$pb")" "$(cell "$(wsmed echo http:phpbridge 5)")" "$(cell "$(wsmed echo http:phpbridge 6)")" "$(cell "$(wsmed echo http:phpbridge 10)")"
+		echo "| | events or requests/s | p50 (ms) | p99 (ms) | connections never answered while measuring | server CPU µs/event | php-fpm CPU µs/event | both |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+		ws_echo_row "WebSocket messages, phpbridge → ws.php" ws:phpbridge
+		ws_echo_row "HTTP POST, ${SIDE_TITLE[nginx]} → echo.php" http:nginx
+		[[ -n $nk ]] && ws_echo_row "HTTP POST, ${SIDE_TITLE[nginx-nokeep]} → echo.php" http:nginx-nokeep
+		ws_echo_row "HTTP POST, phpbridge → echo.php" http:phpbridge
 		echo
 		echo "Ratio WebSocket messages / HTTP requests (≥ 1.0: a message costs no more than an AJAX poll): / ${SIDE_TITLE[nginx]} $(ratio "$ws" "$ng"); / ${SIDE_TITLE[nginx-nokeep]} $(ratio "$ws" "$nk"); / phpbridge HTTP $(ratio "$ws" "$pb")."
 		echo "A round trip still unanswered when a run ends counts in p50/p99 with the time it had waited (a server that starves connections shows there), not in the rate."
+		echo "CPU per event: CPU time of the server (with its children) and of the php-fpm pool over the run, warm-up included, divided by the measured rate times the run's length. The server and php-fpm share CPU $SERVER_CPU, so \"both\" is what bounds the rate; ratio of \"both\", nginx / WebSocket (≥ 1.0: a message costs no more CPU than the request): $(ratio "$(ws_both http:nginx)" "$(ws_both ws:phpbridge)") against ${SIDE_TITLE[nginx]}, $(ratio "$(ws_both http:nginx-nokeep)" "$(ws_both ws:phpbridge)") against ${SIDE_TITLE[nginx-nokeep]}."
+		[[ ${WS_HTTP_BARE:-0} == 1 ]] && echo "WS_HTTP_BARE=1: echo.php did not read \$_SERVER, so PHP skipped building it for HTTP but not for ws.php: not the same PHP work."
 		echo
 	fi
 	if grep -q '^accept' "$WS_TSV"; then
