@@ -99,7 +99,7 @@ push_src() {
 	local first=$PUSH_SRC
 	PUSH_SRC=$((PUSH_SRC + ($1 + 9999) / 10000))
 	((PUSH_SRC < 250)) || PUSH_SRC=120
-	echo "127.0.0.$first"
+	echo "$SRC_NET.$first"
 }
 
 # pfield LINE KEY: the value of KEY=value in a result line.

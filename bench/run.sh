@@ -69,6 +69,10 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 NGINX_WORKER_CONNECTIONS=${NGINX_WORKER_CONNECTIONS:-4096}
 NGINX_UPSTREAM_KEEPALIVE=${NGINX_UPSTREAM_KEEPALIVE:-16}
 NGINX_NOKEEP=${NGINX_NOKEEP:-1}
+# SRC_NET: the load generators' source addresses are $SRC_NET.2, .3, …; the
+# third octet changes every 10 s, so a run never dials from the addresses
+# of the run before, whose TIME_WAIT sockets (60 s) would slow its dials.
+SRC_NET=${SRC_NET:-127.0.$(($(date +%s) / 10 % 250 + 1))}
 # php-fpm does not report its pool size over FastCGI, so phpbridge is told,
 # as its start-up warning asks: at most pm.max_children requests in flight.
 PHPBRIDGE_ARGS=${PHPBRIDGE_ARGS---fastcgi-max-conns $FPM_CHILDREN}

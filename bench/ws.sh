@@ -61,7 +61,7 @@ WS_ACCEPT_ROUNDS=${WS_ACCEPT_ROUNDS:-3}
 #   echo   run   round rate p50 p99 errors unanswered others_pct starved server_us fpm_us
 #   accept N     round seconds rate p50 p99 failed others_pct
 WS_TSV=""
-WS_SRC=2  # last octet of the next unused source address, 127.0.0.$WS_SRC
+WS_SRC=2  # last octet of the next unused source address, $SRC_NET.$WS_SRC
 
 # ws_setup: build the load tool and add the HTTP twin of the echo handler,
 # once.
@@ -117,7 +117,7 @@ ws_src() {
 	local n=$1 first=$WS_SRC
 	WS_SRC=$((WS_SRC + (n + 9999) / 10000))
 	((WS_SRC < 250)) || WS_SRC=2
-	echo "127.0.0.$first"
+	echo "$SRC_NET.$first"
 }
 
 # ws_load ARGS...: the load tool pinned to the client CPU, bounded in time.

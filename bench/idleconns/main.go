@@ -36,6 +36,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/phpbridge/phpbridge/internal/sourcedial"
 )
 
 func main() {
@@ -136,8 +138,7 @@ func main() {
 // open dials from src, sends one request and reads the whole response, leaving
 // the connection idle and reusable (keep-alive).
 func open(target string, src net.IP, req string, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: timeout}
-	c, err := d.Dial("tcp", target)
+	c, err := sourcedial.Dialer(src, timeout).Dial("tcp", target)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/phpbridge/phpbridge/internal/sourcedial"
+
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 )
@@ -135,7 +137,7 @@ func (o options) source(i int) net.IP {
 // dialer returns a WebSocket dialer binding connection i to its source
 // address, with small buffers so the client side stays light too.
 func (o options) dialer(i int) *websocket.Dialer {
-	nd := &net.Dialer{Timeout: o.timeout, LocalAddr: &net.TCPAddr{IP: o.source(i)}}
+	nd := sourcedial.Dialer(o.source(i), o.timeout)
 	return &websocket.Dialer{
 		NetDialContext:   nd.DialContext,
 		HandshakeTimeout: o.timeout,
@@ -352,8 +354,7 @@ func httpLoop(o options) {
 		MaxConns: o.conns,
 		Dial: func(addr string) (net.Conn, error) {
 			i := int(dialed.Add(1) - 1)
-			d := net.Dialer{Timeout: o.timeout, LocalAddr: &net.TCPAddr{IP: o.source(i)}}
-			return d.Dial("tcp", addr)
+			return sourcedial.Dialer(o.source(i), o.timeout).Dial("tcp", addr)
 		},
 		ReadTimeout:  o.timeout,
 		WriteTimeout: o.timeout,

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package sourcedial
+
+import (
+	"net"
+	"testing"
+)
+
+func checkNoPortOption(*testing.T, *net.TCPConn) {}
