@@ -58,6 +58,7 @@ type hubOps interface {
 	established(fd uint64) (exists, established bool)
 	liveFDs() []uint64
 	lastActivity(fd uint64) int64
+	closesFailed() int64
 }
 
 // actor runs actions against the hub and the registry.

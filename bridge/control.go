@@ -141,7 +141,8 @@ func (c *controlAPI) handle(ctx *fasthttp.RequestCtx) {
 		c.actionsEndpoint(ctx)
 	case "/v1/stats":
 		writeJSON(ctx, okResult("connections", len(c.act.hub.liveFDs()), "calls", c.calls.Load(),
-			"actions", c.actions.Load(), "unauthorized", c.unauthorized.Load()))
+			"actions", c.actions.Load(), "unauthorized", c.unauthorized.Load(),
+			"close_events_failed", c.act.hub.closesFailed()))
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 		writeJSON(ctx, fail("no such endpoint %q: use POST /v1/actions (see docs/control-api.md)", ctx.Path()))

@@ -161,8 +161,8 @@ func TestControlAPIAuth(t *testing.T) {
 	var stats map[string]any
 	json.NewDecoder(resp.Body).Decode(&stats)
 	resp.Body.Close()
-	if stats["unauthorized"] != float64(3) {
-		t.Fatalf("stats %v, want 3 unauthorized calls counted", stats)
+	if stats["unauthorized"] != float64(3) || stats["close_events_failed"] != float64(0) {
+		t.Fatalf("stats %v, want 3 unauthorized calls counted and no failed close event", stats)
 	}
 	if status, out := a.call(ctlToken, `not json`); status != 400 || out["ok"] != false {
 		t.Fatalf("malformed body: %d %v", status, out)

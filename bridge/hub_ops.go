@@ -83,3 +83,7 @@ func (h *wsHub) lastActivity(fd uint64) int64 {
 	}
 	return c.lastRead.Load()
 }
+
+// closesFailed counts close events PHP was never told of or whose handler
+// failed: each is a connection PHP's own records may still show online.
+func (h *wsHub) closesFailed() int64 { return h.stats.lostCloses.Load() }

@@ -42,7 +42,7 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	defer fastcgi.ReleaseParams(p)
 	s.addCGIParams(p, ctx, script{Name: route.ScriptName, PathInfo: route.PathInfo, Filename: s.phpPath(route.ScriptName)}, length)
 
-	resp, err := s.fcgi.Do(context.Background(), &fastcgi.Request{Params: p, Body: body})
+	resp, err := s.fcgi.Do(context.Background(), &fastcgi.Request{Params: p, Body: body, Idempotent: idempotent(ctx.Method())})
 	if err != nil {
 		s.fastcgiError(ctx, err)
 		return
@@ -138,6 +138,18 @@ func (s *Server) fastcgiError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var errBodyTooLarge = errors.New("request body too large")
+
+// idempotent reports whether a request may run twice (RFC 9110 9.2.2), so
+// that it can be retried when PHP-FPM dropped the connection before
+// answering. Like nginx (fastcgi_next_upstream without non_idempotent),
+// POST, PATCH and LOCK never are.
+func idempotent(method []byte) bool {
+	switch string(method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
 
 // drainLimit bounds how much of a refused body is read and thrown away.
 const drainLimit = 256 << 20

@@ -257,13 +257,19 @@ func (h *wsHub) adopt(nc net.Conn, hs *wsHandshake) {
 }
 
 // lostHandshake delivers the close event (1006) of a connection PHP
-// accepted but whose 101 never reached the client.
+// accepted but whose 101 never reached the client. The actions of PHP's
+// open answer still run first (a join announced to a group is followed by
+// the leave the close handler announces); only the greeting is dropped.
 func (h *wsHub) lostHandshake(hs *wsHandshake, why string) {
 	h.log.Debug("websocket client gone during the handshake", "fd", hs.fd, "reason", why)
+	actions := hs.reply.actions
 	hs.reply.release()
 	c := newWSConn(h, hs.fd, hs.params, nil)
 	h.register(c)
 	h.endHandshake()
+	if len(actions) > 0 {
+		h.runActions(hs.fd, actions)
+	}
 	c.enqueue(&wsEvent{kind: wsClose, code: closeAbnormal})
 }
 

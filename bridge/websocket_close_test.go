@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,4 +191,32 @@ func TestWebSocketClientGoneDuringOpen(t *testing.T) {
 		}
 	}
 	a.checkOneClosePerOpen()
+}
+
+// The actions of an open answer run even when the client left before the
+// 101: the others hear that it joined, then (from its close event) that it
+// left, never only the latter.
+func TestWebSocketClientGoneDuringOpenStillRunsOpenActions(t *testing.T) {
+	a := startWSApp(t, 2, nil)
+	other, _ := a.dial("", nil)
+	nc, err := net.Dial("tcp", a.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = nc.Write([]byte("GET /ws?slowopen=1&announce=1 HTTP/1.1\r\nHost: " + a.Addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"))
+	time.Sleep(50 * time.Millisecond) // PHP is in the open event now
+	nc.(*net.TCPConn).SetLinger(0)
+	nc.Close()
+	_ = other.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := other.ReadMessage()
+	if err != nil {
+		t.Fatalf("the other client got no announcement: %v", err)
+	}
+	if !strings.HasPrefix(string(msg), "joined ") {
+		t.Errorf("the other client got %q, want the open's broadcast", msg)
+	}
+	waitUntil(t, 10*time.Second, "the lost client's close event", func() bool {
+		return len(a.closes(strings.TrimPrefix(string(msg), "joined "))) == 1
+	})
 }

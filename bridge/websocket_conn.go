@@ -299,8 +299,18 @@ func (c *wsConn) queueMessage(kind int, data *bytes.Buffer, inline bool) {
 	c.wmu.Unlock()
 	switch {
 	case start && inline:
-		c.writeLoop()
+		c.writeInline()
 	case start:
+		go c.writeLoop()
+	}
+}
+
+// writeInline writes the one frame that started the writer, then hands
+// anything queued meanwhile to a writer goroutine: a steady stream of
+// pushes must not keep the event worker writing instead of running the
+// connection's next events.
+func (c *wsConn) writeInline() {
+	if c.writeFrames(1) {
 		go c.writeLoop()
 	}
 }
@@ -335,9 +345,19 @@ func (c *wsConn) pushLocked(m wsOutbound) bool {
 // writeLoop writes queued frames and returns when the queue is empty, so an
 // idle connection has no writer goroutine. Exactly one runs at a time
 // (c.writing).
-func (c *wsConn) writeLoop() {
-	for {
+func (c *wsConn) writeLoop() { c.writeFrames(-1) }
+
+// writeFrames is the writer: it writes queued frames until the queue is
+// empty (then it clears c.writing and returns false) or, when limit >= 0,
+// until it wrote limit frames with more waiting (it returns true and the
+// caller must keep writing: c.writing stays set).
+func (c *wsConn) writeFrames(limit int) (more bool) {
+	for written := 0; ; written++ {
 		c.wmu.Lock()
+		if limit >= 0 && written >= limit && len(c.out) > 0 && !c.dead {
+			c.wmu.Unlock()
+			return true
+		}
 		if len(c.out) == 0 || c.dead {
 			for i, m := range c.out {
 				m.release()

@@ -158,8 +158,17 @@ func (c *wsConn) deliverClose(ev *wsEvent) {
 			}
 			return
 		}
-		retry := errors.Is(err, fastcgi.ErrUnavailable) || errors.Is(err, fastcgi.ErrBusy) || errors.Is(err, fastcgi.ErrProtocol)
-		if !retry || time.Now().Add(backoff).After(deadline) || h.ctx.Err() != nil {
+		// Only failures that prove PHP did not run the event are retried: a
+		// close handler that ran and broke (an invalid status, a crash)
+		// would run again with its side effects ("X left" pushed twice).
+		retry := errors.Is(err, fastcgi.ErrUnavailable) || errors.Is(err, fastcgi.ErrBusy)
+		if !retry {
+			h.stats.lostCloses.Add(1)
+			h.log.Error("websocket close event failed in php-fpm and is not retried: the handler may have run in part",
+				"fd", c.fd, "code", ev.code, "attempts", attempt, "err", err)
+			return
+		}
+		if time.Now().Add(backoff).After(deadline) || h.ctx.Err() != nil {
 			h.stats.lostCloses.Add(1)
 			h.log.Error("websocket close event lost: PHP was not told that this connection closed",
 				"fd", c.fd, "code", ev.code, "attempts", attempt, "err", err)

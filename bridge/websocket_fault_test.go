@@ -1,12 +1,14 @@
 package bridge
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/phpbridge/phpbridge/internal/fpmtest"
 )
 
 // PHP-FPM killed and restarted mid-stream: message events fail and are
@@ -153,5 +155,58 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Messages above one FastCGI record (written by the client's body
+// goroutine) over TCP to a pool that recycles its child after every
+// request (pm.max_requests = 1): every pooled connection goes stale, and
+// every message must still reach PHP whole, once, and be answered.
+func TestWebSocketLargeMessagesOverRecycledChildren(t *testing.T) {
+	a := startWSAppFPM(t, fpmtest.Options{Children: 1, MaxRequests: 1, TCP: true}, func(c *Config) {
+		c.FastCGIReadTimeout = 5 * time.Second
+	})
+	c, fd := a.dial("", nil)
+	msg := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16)
+	for i := 0; i < 10; i++ {
+		msg[0] = byte('a' + i)
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, got, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("message %d: PHP echoed %d bytes that differ from the %d sent", i, len(got), len(msg))
+		}
+	}
+	n := 0
+	for _, e := range a.events() {
+		if e.FD == fd && e.Event == "message" {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Errorf("PHP ran %d message events for 10 messages", n)
+	}
+}
+
+// A close handler that ran but answered garbage (an invalid status) is not
+// run again: retrying is for a PHP-FPM that could not be reached.
+func TestWebSocketBrokenCloseHandlerRunsOnce(t *testing.T) {
+	a := startWSApp(t, 2, func(c *Config) { c.WSCloseRetry = 3 * time.Second })
+	c, fd := a.dial("badstatus=1", nil)
+	c.Close()
+	waitUntil(t, 10*time.Second, "the failed close event to be logged", func() bool {
+		return strings.Contains(a.logs.String(), "close event failed in php-fpm and is not retried")
+	})
+	time.Sleep(500 * time.Millisecond) // a retry would come within the 50 ms backoff
+	if got := a.closes(fd); len(got) != 1 {
+		t.Errorf("the close handler ran %d times for one connection", len(got))
+	}
+	if n := a.Server.ws.closesFailed(); n != 1 {
+		t.Errorf("close_events_failed = %d, want 1", n)
 	}
 }

@@ -50,6 +50,10 @@ case 'open':
     if (isset($_GET['greet'])) { $out = "welcome $fd"; }
     if (isset($_GET['openclose'])) { header('X-Phpbridge-Close: 4001 not today'); }
     if (isset($_GET['slowopen'])) { usleep(300000); }
+    if (isset($_GET['announce'])) {
+        header('Content-Type: application/vnd.phpbridge+json');
+        $out = json_encode(['actions' => [['op' => 'broadcast', 'data' => "joined $fd", 'exclude' => [(int) $fd]]]]);
+    }
     break;
 case 'message':
     if ($body === 'info') {
@@ -84,6 +88,9 @@ case 'message':
     } else {
         $out = $body;
     }
+    break;
+case 'close':
+    if (isset($_GET['badstatus'])) { http_response_code(99); } // a handler bug: an invalid status
     break;
 }
 $rec = [
@@ -131,6 +138,13 @@ func (s *wsLogSink) String() string {
 // startWSApp starts PHP-FPM (children) and a server configured by mutate.
 func startWSApp(t *testing.T, children int, mutate func(*Config)) *wsApp {
 	t.Helper()
+	return startWSAppFPM(t, fpmtest.Options{Children: children}, mutate)
+}
+
+// startWSAppFPM is startWSApp with the pool's options spelled out.
+func startWSAppFPM(t *testing.T, pool fpmtest.Options, mutate func(*Config)) *wsApp {
+	t.Helper()
+	children := pool.Children
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "public"), 0o755); err != nil {
 		t.Fatal(err)
@@ -139,7 +153,7 @@ func startWSApp(t *testing.T, children int, mutate func(*Config)) *wsApp {
 		t.Fatal(err)
 	}
 	a := &wsApp{t: t, dir: dir, logs: &wsLogSink{}}
-	a.FPM = fpmtest.Start(t, fpmtest.Options{Children: children})
+	a.FPM = fpmtest.Start(t, pool)
 	cfg := Config{
 		Listen:          "127.0.0.1:0",
 		Root:            filepath.Join(dir, "public"),

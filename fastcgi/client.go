@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -79,6 +80,14 @@ type Request struct {
 	// io.Seeker (bytes.Reader) can be replayed, which lets a request that
 	// met a stale pooled connection be retried once.
 	Body io.Reader
+	// Idempotent says the request may run twice (GET, HEAD, PUT, DELETE,
+	// …): it is then also retried when PHP-FPM closed a reused connection
+	// after taking the whole request but before answering, which is either
+	// a stale connection or a script that died before its first output.
+	// Without it (POST, PATCH, every WebSocket event) a request is retried
+	// only when PHP-FPM certainly did not read all of it, as nginx does not
+	// pass a non-idempotent request to the next upstream once sent.
+	Idempotent bool
 }
 
 // New returns a Client for cfg.
@@ -124,11 +133,15 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err := c.acquireSlot(ctx); err != nil {
 		return nil, err
 	}
-	// A replayable body lets a stale connection be retried after the fact,
-	// which saves the liveness probe (a syscall) on every request.
-	replayable := isReplayable(req.Body)
+	// A request that may be retried after the fact saves the liveness probe
+	// (a syscall) of a pooled connection: its body must be replayable, and
+	// a stale connection must show as such. Over a unix socket it does
+	// (writing to a closed peer fails with EPIPE); over TCP the write
+	// succeeds and the read sees the FIN like a script that died before
+	// answering, which only an idempotent request may be retried after.
+	probe := !isReplayable(req.Body) || !req.Idempotent && c.cfg.Network != "unix"
 	for attempt := 0; ; attempt++ {
-		cn, reused, err := c.getConn(ctx, !replayable || attempt > 0)
+		cn, reused, err := c.getConn(ctx, probe || attempt > 0)
 		if err != nil {
 			c.releaseSlot()
 			return nil, err
@@ -138,13 +151,28 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		retry := reused && attempt == 0 && !resp.received && errors.Is(err, ErrProtocol) && ctx.Err() == nil && rewind(req.Body)
+		// abandon waits for the body writer, so the rewind below is safe.
 		resp.abandon()
+		unread := notRead(err)
+		retry := reused && attempt == 0 && !resp.received && ctx.Err() == nil &&
+			(unread || req.Idempotent && errors.Is(err, ErrProtocol)) && rewind(req.Body)
 		if !retry {
 			c.releaseSlot()
+			if unread && ctx.Err() == nil {
+				err = fmt.Errorf("%w: php-fpm closed the connection without reading the request (%w)", ErrUnavailable, err)
+			}
 			return nil, err
 		}
 	}
+}
+
+// notRead reports whether PHP-FPM closed the connection without reading
+// the whole request, so the script cannot have run: the request write hit
+// a closed socket (EPIPE), or the peer closed with our bytes unread, which
+// the kernel reports as a reset (ECONNRESET) on unix and TCP sockets. PHP
+// reads all params and a POST body before a script starts.
+func notRead(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // isReplayable reports whether a body can be sent again (see rewind).
@@ -235,8 +263,14 @@ func (c *Client) getConn(ctx context.Context, probe bool) (cn *conn, reused bool
 	return newConn(nc), false, nil
 }
 
-// putConn returns a healthy connection to the idle stack.
+// putConn returns a healthy connection to the idle stack. One with bytes
+// left after FCGI_END_REQUEST is closed instead: the next request would
+// read them as its own answer.
 func (c *Client) putConn(cn *conn) {
+	if cn.br.Buffered() > 0 {
+		cn.close()
+		return
+	}
 	cn.lastUsed = time.Now()
 	c.mu.Lock()
 	if c.closed {

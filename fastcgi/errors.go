@@ -27,10 +27,16 @@ var (
 // ErrProtocol.
 type ProtocolError struct {
 	Reason string
+	Err    error // the I/O error behind it, if any
 }
 
 func (e *ProtocolError) Error() string { return "fastcgi: invalid response from php-fpm: " + e.Reason }
-func (e *ProtocolError) Unwrap() error { return ErrProtocol }
+func (e *ProtocolError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrProtocol}
+	}
+	return []error{ErrProtocol, e.Err}
+}
 
 func protocolErrorf(format string, args ...any) error {
 	return &ProtocolError{Reason: fmt.Sprintf(format, args...)}

@@ -423,7 +423,7 @@ func (r *Response) ioError(err error, doing string) error {
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 		return &ProtocolError{Reason: "php-fpm closed the connection while " + doing}
 	}
-	return &ProtocolError{Reason: doing + ": " + err.Error()}
+	return &ProtocolError{Reason: doing + ": " + err.Error(), Err: err}
 }
 
 // Read reads the body. It returns io.EOF at the end of PHP's output.
@@ -522,6 +522,7 @@ func (r *Response) Close() {
 		select {
 		case err := <-r.bodyDone:
 			reusable = reusable && err == nil
+			r.bodyDone = nil
 		default:
 			reusable = false // PHP answered before reading all input
 		}
@@ -537,6 +538,7 @@ func (r *Response) Close() {
 			r.cn.sendAbort()
 		}
 		r.cn.close()
+		r.waitBody()
 	}
 	c.releaseSlot()
 	r.release()
@@ -548,7 +550,21 @@ func (r *Response) abandon() {
 		r.stopCtx()
 	}
 	r.cn.close()
+	r.waitBody()
 	r.release()
+}
+
+// waitBody waits, once the connection is closed, for the goroutine that
+// streams the request body: until it returns it may still read the body,
+// which the caller reuses, rewinds for a retry or frees as soon as Do or
+// Close returns. Its writes fail at once on the closed connection; a read
+// of the body (an upload still arriving) ends with that stream's own
+// deadline.
+func (r *Response) waitBody() {
+	if r.bodyDone != nil {
+		<-r.bodyDone
+		r.bodyDone = nil
+	}
 }
 
 func (r *Response) release() {
