@@ -60,7 +60,12 @@ func (c *controlAPI) listen(cfg *Config) error {
 			conn.Close()
 			return fmt.Errorf("control: %s is in use by another process (another phpbridge?); choose another --control", addr)
 		}
-		_ = os.Remove(addr)
+		if st, err := os.Lstat(addr); err == nil {
+			if st.Mode()&os.ModeSocket == 0 {
+				return fmt.Errorf("control: %s exists and is not a socket (%s); refusing to replace it — choose another --control path", addr, st.Mode().Type())
+			}
+			_ = os.Remove(addr) // a stale socket from a crashed run
+		}
 	}
 	ln, err := net.Listen(network, addr)
 	if err != nil {

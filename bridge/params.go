@@ -32,7 +32,7 @@ type script struct {
 // "X_Forwarded_For" cannot pose as "X-Forwarded-For".
 func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc script, contentLength int64) {
 	req := &ctx.Request
-	uri := req.Header.RequestURI()
+	uri := originForm(req.Header.RequestURI())
 	var query []byte
 	if i := bytes.IndexByte(uri, '?'); i >= 0 {
 		query = uri[i+1:]
@@ -65,10 +65,10 @@ func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc sc
 	https := ctx.IsTLS()
 	remoteIP := remote.Addr().AppendTo(abuf[:0])
 	if s.trustedProxy(remote.Addr()) {
-		if proto := req.Header.Peek("X-Forwarded-Proto"); len(proto) > 0 {
+		if proto := lastListItem(lastHeader(&req.Header, "X-Forwarded-Proto")); len(proto) > 0 {
 			https = bytes.EqualFold(proto, []byte("https"))
 		}
-		if ip := lastForwardedFor(req.Header.Peek("X-Forwarded-For")); ip != "" {
+		if ip := lastForwardedFor(lastHeader(&req.Header, "X-Forwarded-For")); ip != "" {
 			remoteIP = append(abuf[:0], ip...)
 		}
 	}
@@ -95,6 +95,28 @@ func (s *Server) addCGIParams(p *fastcgi.Params, ctx *fasthttp.RequestCtx, sc sc
 		}
 		p.AddBytes(string(cgiHeaderName(name[:0], k)), v)
 	}
+}
+
+// originForm turns an absolute-form request target ("GET
+// http://host/path?q HTTP/1.1", which proxies send and browsers do not)
+// into the path and query, as nginx's $request_uri does: a script that
+// redirects to REQUEST_URI must not be sent off-site.
+func originForm(uri []byte) []byte {
+	if len(uri) == 0 || uri[0] == '/' {
+		return uri
+	}
+	i := bytes.Index(uri, []byte("://"))
+	if i < 0 {
+		return uri // "*" (OPTIONS) and the like
+	}
+	rest := uri[i+3:]
+	if j := bytes.IndexAny(rest, "/?"); j >= 0 {
+		if rest[j] == '?' {
+			return append([]byte{'/'}, rest[j:]...)
+		}
+		return rest[j:]
+	}
+	return []byte{'/'}
 }
 
 // basicAuthUser is the user name of a Basic Authorization header, or "".
@@ -158,17 +180,36 @@ func hostWithoutPort(host []byte) []byte {
 // lastForwardedFor returns the right-most address of X-Forwarded-For: the
 // one the trusted proxy itself saw (earlier entries are client-supplied).
 func lastForwardedFor(v []byte) string {
+	v = lastListItem(v)
 	if len(v) == 0 {
 		return ""
 	}
-	if i := bytes.LastIndexByte(v, ','); i >= 0 {
-		v = v[i+1:]
-	}
-	ip := net.ParseIP(string(bytes.TrimSpace(v)))
+	ip := net.ParseIP(string(v))
 	if ip == nil {
 		return ""
 	}
 	return ip.String()
+}
+
+// lastHeader is the value of the last line of a header sent several times.
+// A proxy appends its own X-Forwarded-* line after any the client sent
+// (HAProxy's option forwardfor does), so the last one is the proxy's:
+// Peek, which returns the first, would believe the client.
+func lastHeader(h *fasthttp.RequestHeader, name string) []byte {
+	all := h.PeekAll(name)
+	if len(all) == 0 {
+		return nil
+	}
+	return all[len(all)-1]
+}
+
+// lastListItem is the right-most item of a comma-separated header value,
+// trimmed: the one the nearest proxy added.
+func lastListItem(v []byte) []byte {
+	if i := bytes.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return bytes.TrimSpace(v)
 }
 
 func (s *Server) trustedProxy(ip netip.Addr) bool {

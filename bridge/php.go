@@ -54,6 +54,16 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	for _, h := range accelHeaders {
 		ctx.Response.Header.Del(h)
 	}
+	// Internal redirects to a file are not supported: say so, and do not
+	// hand the internal path to the client.
+	for _, h := range sendfileHeaders {
+		if v := ctx.Response.Header.Peek(h); len(v) > 0 {
+			s.log.Warn("php asked the web server to send a file, which phpbridge does not do; the client gets PHP's own body",
+				"header", h, "value", string(v), "uri", string(ctx.RequestURI()),
+				"hint", "stream the file from PHP, or serve it from public/ or a --static-alias")
+			ctx.Response.Header.Del(h)
+		}
+	}
 
 	buf := bodyBufPool.Get().(*bytes.Buffer)
 	b, complete, err := resp.ReadBuffered(buf.Bytes()[:0])
@@ -83,7 +93,10 @@ func (s *Server) servePHP(ctx *fasthttp.RequestCtx, route Route) {
 	ctx.Response.SetBodyStream(st, size)
 }
 
-var accelHeaders = []string{"X-Accel-Buffering", "X-Accel-Charset", "X-Accel-Expires", "X-Accel-Limit-Rate"}
+var (
+	accelHeaders    = []string{"X-Accel-Buffering", "X-Accel-Charset", "X-Accel-Expires", "X-Accel-Limit-Rate"}
+	sendfileHeaders = []string{"X-Accel-Redirect", "X-Sendfile", "X-Lighttpd-Send-File", "X-LiteSpeed-Location"}
+)
 
 var bodyBufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
 
@@ -137,7 +150,10 @@ func (s *Server) fastcgiError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Error(fmt.Sprintf("%d %s\n", status, fasthttp.StatusMessage(status)), status)
 }
 
-var errBodyTooLarge = errors.New("request body too large")
+var (
+	errBodyTooLarge   = errors.New("request body too large")
+	errBodyIncomplete = errors.New("request body incomplete")
+)
 
 // idempotent reports whether a request may run twice (RFC 9110 9.2.2), so
 // that it can be retried when PHP-FPM dropped the connection before
@@ -163,19 +179,23 @@ func (s *Server) drainBody(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// requestBody returns the body to send as FCGI_STDIN and its length. Small
-// bodies are already in memory; large ones with a Content-Length stream
-// straight through; chunked ones are spooled to a temp file first so that
-// CONTENT_LENGTH is right. The limit (max-body-size) applies to all.
+// requestBody returns the body to send as FCGI_STDIN and its length, read
+// whole before PHP-FPM is involved, as nginx does by default
+// (fastcgi_request_buffering on): a client that uploads slowly holds its
+// own connection, never a PHP-FPM child. Bodies below one FastCGI record
+// stay in memory (sent with the params in one write, replayable); larger
+// ones are spooled to an unlinked temp file, so an upload is never whole in
+// memory. A body that ends early — the client stopped before
+// Content-Length, a chunked body without its last chunk, a read timeout —
+// is an error: PHP never runs with part of a body. The limit
+// (max-body-size) applies to all.
 func (s *Server) requestBody(ctx *fasthttp.RequestCtx) (io.Reader, int64, func(), error) {
 	cl := ctx.Request.Header.ContentLength()
 	if cl > 0 && int64(cl) > s.cfg.MaxBodySize {
 		return nil, 0, nil, errBodyTooLarge
 	}
 	stream := ctx.RequestBodyStream()
-	// fasthttp sets a stream even when a small body was read whole; such a
-	// body is sent from memory with the params (one write, replayable).
-	if stream == nil || (cl >= 0 && cl <= memoryBodyMax) {
+	if stream == nil {
 		b := ctx.Request.Body()
 		if int64(len(b)) > s.cfg.MaxBodySize {
 			return nil, 0, nil, errBodyTooLarge
@@ -185,27 +205,49 @@ func (s *Server) requestBody(ctx *fasthttp.RequestCtx) (io.Reader, int64, func()
 		}
 		return bytes.NewReader(b), int64(len(b)), nil, nil
 	}
-	if cl >= 0 {
-		return io.LimitReader(stream, int64(cl)), int64(cl), nil, nil
+	switch {
+	case cl == 0:
+		return nil, 0, nil, nil
+	case cl > 0 && cl < inlineBodyMax:
+		// Not ctx.Request.Body(): with a stream it returns what arrived,
+		// or a read error's text, as if it were the body.
+		b := make([]byte, cl)
+		if n, err := io.ReadFull(stream, b); err != nil {
+			return nil, 0, nil, fmt.Errorf("%w: %d of %d bytes: %v", errBodyIncomplete, n, cl, err)
+		}
+		return bytes.NewReader(b), int64(cl), nil, nil
 	}
-	return s.spool(stream)
+	return s.spool(stream, int64(cl))
 }
 
-// spool copies a body of unknown length to memory, then to a temp file once
-// it outgrows memoryBodyMax.
-func (s *Server) spool(stream io.Reader) (io.Reader, int64, func(), error) {
-	limited := io.LimitReader(stream, s.cfg.MaxBodySize+1)
+// inlineBodyMax is one byte over the largest body that fits one
+// FCGI_STDIN record, which the FastCGI client writes with the params
+// before Do returns; bigger ones are written while PHP answers, so they
+// must not live in memory the handler frees (spool).
+const inlineBodyMax = 1 << 16
+
+// spool copies a body to memory, then to an unlinked temp file once it
+// outgrows memoryBodyMax. want is its Content-Length, or -1 when chunked.
+func (s *Server) spool(stream io.Reader, want int64) (io.Reader, int64, func(), error) {
+	limit := s.cfg.MaxBodySize + 1
+	if want >= 0 {
+		limit = want
+	}
+	limited := io.LimitReader(stream, limit)
 	head := make([]byte, memoryBodyMax)
-	n, err := io.ReadFull(limited, head)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	n, err := readUpTo(limited, head)
+	if err == io.EOF {
+		if want >= 0 && int64(n) != want {
+			return nil, 0, nil, fmt.Errorf("%w: %d of %d bytes", errBodyIncomplete, n, want)
+		}
 		return bytes.NewReader(head[:n]), int64(n), nil, nil
 	}
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, nil, fmt.Errorf("%w after %d bytes: %v", errBodyIncomplete, n, err)
 	}
 	f, err := os.CreateTemp("", "phpbridge-body-*")
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("spooling chunked body: %w", err)
+		return nil, 0, nil, fmt.Errorf("spooling the request body: %w", err)
 	}
 	_ = os.Remove(f.Name()) // unlinked: the data disappears with the descriptor
 	cleanup := func() { _ = f.Close() }
@@ -213,13 +255,16 @@ func (s *Server) spool(stream io.Reader) (io.Reader, int64, func(), error) {
 		cleanup()
 		return nil, 0, nil, err
 	}
-	rest, err := io.Copy(f, limited)
-	if err != nil {
-		cleanup()
-		return nil, 0, nil, err
-	}
+	rest, err := io.Copy(f, limited) // io.Copy takes io.EOF as the end; anything else fails
 	total := int64(n) + rest
-	if total > s.cfg.MaxBodySize {
+	switch {
+	case err != nil:
+		cleanup()
+		return nil, 0, nil, fmt.Errorf("%w after %d bytes: %v", errBodyIncomplete, total, err)
+	case want >= 0 && total != want:
+		cleanup()
+		return nil, 0, nil, fmt.Errorf("%w: %d of %d bytes", errBodyIncomplete, total, want)
+	case total > s.cfg.MaxBodySize:
 		cleanup()
 		return nil, 0, nil, errBodyTooLarge
 	}
@@ -228,6 +273,21 @@ func (s *Server) spool(stream io.Reader) (io.Reader, int64, func(), error) {
 		return nil, 0, nil, err
 	}
 	return f, total, cleanup, nil
+}
+
+// readUpTo fills buf from r and returns r's own error: io.EOF is a clean
+// end, where io.ReadFull would turn it into io.ErrUnexpectedEOF and hide a
+// stream that really broke off.
+func readUpTo(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // phpPath maps a script's URI path to the file name PHP-FPM sees.

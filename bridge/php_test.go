@@ -173,6 +173,20 @@ func TestTrustedProxyHTTPS(t *testing.T) {
 	if s["REMOTE_ADDR"] != "203.0.113.9" {
 		t.Errorf("REMOTE_ADDR = %v, want the proxy-seen 203.0.113.9", s["REMOTE_ADDR"])
 	}
+
+	// A client's own X-Forwarded-* lines come first; the proxy appends its
+	// lines after them (HAProxy's option forwardfor): the last ones count.
+	req, _ = http.NewRequest("GET", a.URL+"/", nil)
+	req.Header["X-Forwarded-For"] = []string{"6.6.6.6", "198.51.100.7"}
+	req.Header["X-Forwarded-Proto"] = []string{"https", "http"}
+	_, body = a.do(req)
+	s = decodeDump(t, body).Server
+	if s["REMOTE_ADDR"] != "198.51.100.7" {
+		t.Errorf("REMOTE_ADDR = %v with a spoofed first X-Forwarded-For line, want the proxy's 198.51.100.7", s["REMOTE_ADDR"])
+	}
+	if _, on := s["HTTPS"]; on {
+		t.Error("HTTPS set from the client's X-Forwarded-Proto line, not the proxy's")
+	}
 }
 
 func TestPHPRootMapping(t *testing.T) {
@@ -636,5 +650,19 @@ func TestTLSSetsHTTPS(t *testing.T) {
 	s := decodeDump(t, string(b)).Server
 	if s["HTTPS"] != "on" || s["REQUEST_SCHEME"] != "https" {
 		t.Fatalf("HTTPS=%v REQUEST_SCHEME=%v over TLS", s["HTTPS"], s["REQUEST_SCHEME"])
+	}
+}
+
+// X-Accel-Redirect and X-Sendfile are not followed: the header, with its
+// internal path, does not reach the client, and the log says why the body
+// is PHP's own.
+func TestSendfileHeadersAreNotFollowedNorLeaked(t *testing.T) {
+	a := startApp(t, map[string]string{"index.php": `<?php header("X-Accel-Redirect: /protected/invoice.pdf"); header("X-Sendfile: /srv/files/invoice.pdf");`}, nil, nil)
+	resp, _ := a.get("/download")
+	if v := resp.Header.Get("X-Accel-Redirect") + resp.Header.Get("X-Sendfile"); v != "" {
+		t.Errorf("the client saw the internal path: %q", v)
+	}
+	if !strings.Contains(a.Log(), "php asked the web server to send a file") {
+		t.Errorf("nothing logged; log:\n%s", a.Log())
 	}
 }

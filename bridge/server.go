@@ -97,6 +97,15 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		// WebSocket connections outlive their hijack handler, which must
 		// return so fasthttp frees the request (websocket.go).
 		KeepHijackedConns: true,
+		// A client that asks before sending a body (Expect: 100-continue)
+		// gets the 413 at once when its Content-Length is over
+		// max-body-size, instead of a 100, an upload, then the 413.
+		ExpectHandler: func(ctx *fasthttp.RequestCtx) int {
+			if int64(ctx.Request.Header.ContentLength()) > cfg.MaxBodySize {
+				return fasthttp.StatusRequestEntityTooLarge
+			}
+			return fasthttp.StatusContinue
+		},
 	}
 	s.ws = newWSHub(s)
 	s.reg = newRegistry()
