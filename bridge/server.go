@@ -203,6 +203,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("phpbridge listening", "listen", s.ln.Addr().String(), "root", s.cfg.Root,
 		"fastcgi", s.cfg.FastCGI, "max_conns", s.fcgi.MaxConns(), "version", Version)
 	s.log.Info("control API listening", "control", s.cfg.Control)
+	if network, addr, _ := SplitAddress(s.cfg.Control); network == "tcp" && !isLoopbackHostPort(addr) {
+		s.log.Warn("the control API listens beyond this machine; its token is in every PHP request's $_SERVER (PHPBRIDGE_TOKEN), so a debug page that prints $_SERVER (phpinfo, error pages) hands out push rights",
+			"control", s.cfg.Control, "hint", "keep debug pages off in production, or use a unix socket")
+	}
 	errc := make(chan error, 2)
 	go func() {
 		if err := s.control.serve(); err != nil {
