@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/fasthttp/websocket"
 )
 
 // action is one operation of docs/control-api.md, as posted to the control
@@ -53,7 +55,7 @@ var (
 // hubOps is what actions need from the WebSocket side: delivering to and
 // closing connections by fd. *wsHub implements it.
 type hubOps interface {
-	pushTo(fd uint64, binary bool, data []byte) bool
+	pushTo(fd uint64, pm *websocket.PreparedMessage) bool
 	disconnectFD(fd uint64, code int, reason string) bool
 	established(fd uint64) (exists, established bool)
 	liveFDs() []uint64
@@ -272,12 +274,22 @@ func (x *actor) send(a *action, fds []uint64) result {
 	if a.Op == "push" && len(fds) == 0 {
 		return fail("push needs fd or fds")
 	}
+	kind := websocket.TextMessage
+	if binary {
+		kind = websocket.BinaryMessage
+	}
+	// One message for every target: its frame is built once, and no
+	// connection holds a copy of the payload.
+	pm, err := websocket.NewPreparedMessage(kind, data)
+	if err != nil {
+		return fail("%v", err)
+	}
 	sent := 0
 	for _, fd := range fds {
 		if containsFD(a.Exclude, fd) {
 			continue
 		}
-		if x.hub.pushTo(fd, binary, data) {
+		if x.hub.pushTo(fd, pm) {
 			sent++
 		}
 	}

@@ -17,9 +17,9 @@ func (h *wsHub) conn(fd uint64) *wsConn {
 	return c
 }
 
-// pushTo queues a copy of data for fd; false when fd is not connected here
-// or already closing.
-func (h *wsHub) pushTo(fd uint64, binary bool, data []byte) bool {
+// pushTo queues pm for fd; false when fd is not connected here or already
+// closing.
+func (h *wsHub) pushTo(fd uint64, pm *websocket.PreparedMessage) bool {
 	c := h.conn(fd)
 	if c == nil || c.ws == nil {
 		return false
@@ -30,13 +30,7 @@ func (h *wsHub) pushTo(fd uint64, binary bool, data []byte) bool {
 	if gone {
 		return false
 	}
-	kind := websocket.TextMessage
-	if binary {
-		kind = websocket.BinaryMessage
-	}
-	buf := getPayloadBuffer()
-	buf.Write(data)
-	c.send(kind, buf)
+	c.sendPrepared(pm)
 	return true
 }
 

@@ -253,10 +253,11 @@ func (c *wsConn) closeSocket() {
 
 // wsOutbound is one frame waiting for the writer.
 type wsOutbound struct {
-	kind   int           // websocket.TextMessage, BinaryMessage, PingMessage, CloseMessage
-	data   *bytes.Buffer // text and binary
-	code   int           // close
-	reason string
+	kind     int                        // websocket.TextMessage, BinaryMessage, PingMessage, CloseMessage
+	data     *bytes.Buffer              // text and binary: this connection's own message (a reply)
+	prepared *websocket.PreparedMessage // or one shared by every target of a push or broadcast
+	code     int                        // close
+	reason   string
 }
 
 func (m wsOutbound) release() {
@@ -265,18 +266,24 @@ func (m wsOutbound) release() {
 	}
 }
 
-// send queues a text or binary message; a writer goroutine is started if
-// none runs. A client whose send queue is full is disconnected (1008): it
-// is not reading, and buffering for it would grow without bound.
-func (c *wsConn) send(kind int, data *bytes.Buffer) { c.queueMessage(kind, data, false) }
+// sendPrepared queues a pushed message (push, broadcast, sendToGroup…),
+// shared by every connection it goes to: its frame is built once and
+// written to each, so a 100 KiB broadcast to 10,000 connections holds
+// 100 KiB, not 1 GiB. A writer goroutine is started if none runs. A client
+// whose send queue is full is disconnected (1008): it is not reading, and
+// buffering for it would grow without bound.
+func (c *wsConn) sendPrepared(pm *websocket.PreparedMessage) {
+	c.queueOut(wsOutbound{kind: websocket.TextMessage, prepared: pm}, false)
+}
 
 // sendNow is send for the connection's own event worker: when no writer
 // runs, the worker writes the queue itself rather than start a goroutine
 // for the reply. It only ever delays this connection's next event.
-func (c *wsConn) sendNow(kind int, data *bytes.Buffer) { c.queueMessage(kind, data, true) }
+func (c *wsConn) sendNow(kind int, data *bytes.Buffer) {
+	c.queueOut(wsOutbound{kind: kind, data: data}, true)
+}
 
-func (c *wsConn) queueMessage(kind int, data *bytes.Buffer, inline bool) {
-	m := wsOutbound{kind: kind, data: data}
+func (c *wsConn) queueOut(m wsOutbound, inline bool) {
 	if c.ws == nil {
 		m.release()
 		return
@@ -395,8 +402,11 @@ func (c *wsConn) write(m wsOutbound) error {
 	deadline := time.Now().Add(c.hub.cfg.WSWriteTimeout)
 	switch m.kind {
 	case websocket.TextMessage, websocket.BinaryMessage:
-		defer m.release()
 		_ = c.ws.SetWriteDeadline(deadline)
+		if m.prepared != nil {
+			return c.ws.WritePreparedMessage(m.prepared)
+		}
+		defer m.release()
 		return c.ws.WriteMessage(m.kind, m.data.Bytes())
 	case websocket.PingMessage:
 		return c.ws.WriteControl(websocket.PingMessage, nil, deadline)

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -404,5 +405,34 @@ func TestWebSocketFrameBeforeHandshakeAnswer(t *testing.T) {
 	}
 	if op, p := r.readFrame(); op != 1 || string(p) != "early bird" {
 		t.Fatalf("echo of the early frame: %d %q", op, p)
+	}
+}
+
+// A broadcast is one shared message (its frame built once per variant):
+// clients with and without permessage-deflate both get it intact.
+func TestWebSocketBroadcastToCompressedAndPlainClients(t *testing.T) {
+	a := startWSApp(t, 2, func(c *Config) { c.WSCompression = true })
+	var clients []*websocket.Conn
+	for _, deflate := range []bool{true, false, true} {
+		d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, EnableCompression: deflate}
+		c, _, err := d.Dial(a.url(""), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	waitUntil(t, 5*time.Second, "three connections", func() bool { return len(a.Server.ws.liveFDs()) == 3 })
+	msg := strings.Repeat("to everyone ", 2000)
+	b64 := base64.StdEncoding.EncodeToString([]byte(msg))
+	if res := a.Server.act.run(&action{Op: "broadcast", DataBase64: &b64}); res["sent"] != 3 {
+		t.Fatalf("broadcast: %v", res)
+	}
+	for i, c := range clients {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		op, got, err := c.ReadMessage()
+		if err != nil || op != websocket.BinaryMessage || string(got) != msg {
+			t.Errorf("client %d: opcode %d, %d bytes, %v", i, op, len(got), err)
+		}
 	}
 }
