@@ -55,7 +55,34 @@ final class Dispatcher
      */
     public static function handle(WebSocketHandler|LaravelSHandler $handler, ?callable $onError = null): void
     {
+        $done = false;
+        $level = ob_get_level();
+        // A handler that ends the request itself (exit, die, dd()) never
+        // returns here, and PHP would then send whatever it printed: an
+        // open meant to be refused would be accepted with that text as the
+        // first message. Shutdown functions run before PHP flushes output,
+        // so the answer becomes a 500 instead (an open is refused, a message
+        // sends nothing) and the handler's writes are dropped.
+        register_shutdown_function(static function () use (&$done, $level): void {
+            if ($done) {
+                return;
+            }
+            while (ob_get_level() > $level) {
+                ob_end_clean();
+            }
+            if (!headers_sent()) {
+                header_remove();
+                http_response_code(500);
+            }
+            error_log(sprintf(
+                'phpbridge: the WebSocket handler ended the request (exit, die, dd() or a fatal error) on %s of fd %s'
+                . ' instead of returning; answered 500, nothing it printed or queued was sent',
+                (string) ($_SERVER['WS_EVENT'] ?? '?'),
+                (string) ($_SERVER['WS_FD'] ?? '?'),
+            ));
+        });
         (new self(Environment::fromGlobals(), null, $onError))->dispatch($handler)->emit();
+        $done = true;
     }
 
     /** dispatch runs the event through $handler and returns the answer unsent. */
@@ -70,11 +97,9 @@ final class Dispatcher
             return new Response(400, ['Content-Type' => 'text/plain; charset=utf-8'], $e->getMessage() . "\n");
         }
         try {
-            $server = $this->server ??= new Server(
-                Server::setting($this->env->server, 'PHPBRIDGE_CONTROL')
-                    ?? 'unix:' . rtrim(sys_get_temp_dir(), '/') . '/phpbridge.sock',
-                Server::setting($this->env->server, 'PHPBRIDGE_TOKEN') ?? '',
-            );
+            // The same settings as Server::fromEnvironment() anywhere else in
+            // the request (PHPBRIDGE_TIMEOUT, PHPBRIDGE_CONTROL_TOKEN).
+            $server = $this->server ??= Server::fromEnvironment($this->env->server);
         } catch (PhpBridgeException $e) {
             $this->report($e);
             return new Response(500);
@@ -148,7 +173,13 @@ final class Dispatcher
             }
             return $current->envelope->render();
         }
-        $others = $current->envelope->takeWhere(static fn (Action $a): bool => !$a->names($fd));
+        $others = [];
+        foreach ($current->envelope->take() as $action) {
+            $kept = $action->withoutFd($fd); // a push to [this, admin] still reaches the admin
+            if ($kept !== null) {
+                $others[] = $kept;
+            }
+        }
         if ($others !== [] && $this->server !== null) {
             try {
                 $this->server->execute($others);

@@ -60,6 +60,14 @@ final class Server
             );
         }
         $this->address = Address::parse($address);
+        // A token read from a file often ends with a newline.
+        $token = trim($token);
+        if (preg_match('/[\x00-\x1f\x7f]/', $token) === 1) {
+            throw new ConfigurationException(
+                'The phpbridge control token contains a control character (a line break?); use the exact'
+                . ' --control-token value.'
+            );
+        }
         if ($timeout <= 0) {
             throw new ConfigurationException(sprintf('The control API timeout must be above 0 s, got %s.', $timeout));
         }

@@ -116,8 +116,29 @@ final class Action
         ) {
             return null;
         }
-        $fds = array_values(array_unique(array_merge(self::targetFds($this), self::targetFds($next))));
-        return new self('push', ['fds' => $fds], $this->payload, $this->opcode);
+        $mine = self::targetFds($this);
+        $theirs = self::targetFds($next);
+        if (array_intersect($mine, $theirs) !== []) {
+            return null; // the same message twice to one connection is two messages, as in Swoole
+        }
+        return new self('push', ['fds' => array_merge($mine, $theirs)], $this->payload, $this->opcode);
+    }
+
+    /**
+     * withoutFd is this action with connection $fd taken out: a push to a
+     * list keeps its other targets; anything else naming $fd is dropped
+     * (null), as is a push left with no target.
+     */
+    public function withoutFd(int $fd): ?self
+    {
+        if (!$this->names($fd)) {
+            return $this;
+        }
+        if ($this->op !== 'push' || !isset($this->target['fds'])) {
+            return null;
+        }
+        $fds = array_values(array_filter(self::targetFds($this), static fn (int $f): bool => $f !== $fd));
+        return $fds === [] ? null : new self('push', ['fds' => $fds], $this->payload, $this->opcode, $this->extra);
     }
 
     /** @return list<int> */

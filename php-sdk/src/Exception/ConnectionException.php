@@ -13,6 +13,18 @@ namespace PhpBridge\Exception;
  */
 class ConnectionException extends PhpBridgeException
 {
+    private bool $timedOut = false;
+
+    /**
+     * timedOut reports whether the bridge accepted the call but did not
+     * answer in time: it may still have carried the call out, so the SDK
+     * does not send it again.
+     */
+    public function timedOut(): bool
+    {
+        return $this->timedOut;
+    }
+
     /**
      * unreachable builds the message for a failed connect or exchange with
      * the control API at $address; $reason is the OS or curl error.
@@ -44,11 +56,13 @@ class ConnectionException extends PhpBridgeException
      */
     public static function timeout(string $address, float $seconds): self
     {
-        return new self(sprintf(
+        $e = new self(sprintf(
             'The phpbridge control API at %s did not answer within %.1f s. The bridge may be overloaded;'
             . ' retry later, or raise the timeout (third argument of new Server(), PHPBRIDGE_TIMEOUT).',
             $address,
             $seconds
         ));
+        $e->timedOut = true;
+        return $e;
     }
 }

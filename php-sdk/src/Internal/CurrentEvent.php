@@ -122,6 +122,17 @@ final class CurrentEvent
     }
 
     /**
+     * requeue puts back, in front, actions taken by flushable() that never
+     * reached the bridge.
+     *
+     * @param list<Action> $actions
+     */
+    public function requeue(array $actions): void
+    {
+        $this->envelope->prepend($actions);
+    }
+
+    /**
      * session is this connection's session as the handler left it, or null
      * when the bridge did not send WS_SESSION and the SDK must ask.
      *

@@ -80,6 +80,17 @@ final class Envelope
     }
 
     /**
+     * prepend queues $actions before the ones queued now (they were taken
+     * to be sent and came back unsent).
+     *
+     * @param list<Action> $actions
+     */
+    public function prepend(array $actions): void
+    {
+        $this->actions = [...$actions, ...$this->actions];
+    }
+
+    /**
      * takeWhere removes and returns the queued actions $keep accepts.
      *
      * @param callable(Action): bool $keep
@@ -134,7 +145,9 @@ final class Envelope
             $headers['X-Phpbridge-Close'] = self::closeHeader($last);
         }
         $envelope = [];
-        if ($actions !== [] && $actions[0]->is('push', $this->fd)) {
+        // An empty message to this connection stays a push action: phpbridge
+        // sends nothing for an empty reply.
+        if ($actions !== [] && $actions[0]->is('push', $this->fd) && $actions[0]->payload !== '') {
             $reply = array_shift($actions);
             $envelope['reply'] = Action::payloadFields((string) $reply->payload, $reply->opcode);
         }

@@ -6,6 +6,7 @@ namespace PhpBridge\Internal;
 
 use PhpBridge\Control\Action;
 use PhpBridge\Control\ControlClient;
+use PhpBridge\Exception\ConnectionException;
 
 /**
  * Router decides where a Server's action goes: onto the running event's
@@ -77,12 +78,46 @@ final class Router
             $pending = $this->batch;
             $this->batch = [];
         }
-        $results = $this->control->send([...$pending, $action]);
+        try {
+            $results = $this->control->send([...$pending, $action]);
+        } catch (ConnectionException $e) {
+            $this->unsent($pending, $event, $e);
+            throw $e;
+        }
         $answer = array_pop($results);
         if ($this->batch !== null) {
             $this->batchResults = array_merge($this->batchResults, $results);
         }
         return $answer;
+    }
+
+    /**
+     * unsent handles the writes that rode with a query that failed. When the
+     * bridge cannot have seen them they are queued again, so a handler that
+     * catches the failure and carries on loses none; after a timeout the
+     * bridge may have carried them out, so they are not sent twice, and a
+     * batch gets a failed result for each to keep results in order.
+     *
+     * @param list<Action> $pending
+     */
+    private function unsent(array $pending, ?CurrentEvent $event, ConnectionException $e): void
+    {
+        if ($pending === []) {
+            return;
+        }
+        if (!$e->timedOut()) {
+            if ($event !== null) {
+                $event->requeue($pending);
+            } elseif ($this->batch !== null) {
+                $this->batch = [...$pending, ...$this->batch];
+            }
+            return;
+        }
+        if ($this->batch !== null) {
+            foreach ($pending as $_) {
+                $this->batchResults[] = ['ok' => false, 'error' => 'unknown: sent with a query that timed out'];
+            }
+        }
     }
 
     /**

@@ -17,6 +17,9 @@ final class ChatHandler implements WebSocketHandler
 {
     public function onOpen(Server $server, Request $request): void
     {
+        if (($request->cookie['session'] ?? '') === 'legacy') {
+            die('unauthorized'); // old auth code that ends the request itself
+        }
         if (($request->cookie['session'] ?? '') !== 'valid') {
             $request->reject(401, 'log in first');
             return;
@@ -30,6 +33,11 @@ final class ChatHandler implements WebSocketHandler
     public function onMessage(Server $server, Frame $frame): void
     {
         echo "debug output that must not reach the client\n";
+        if ($frame->data === 'dd') {
+            $server->joinGroup($frame->fd, 'debuggers');
+            var_dump(['dumped' => true]); // what dd() does: dump, then exit
+            exit;
+        }
         if ($frame->data === 'count') {
             $server->push($frame->fd, 'online: ' . $server->getClientCountByGroup('lobby'));
             return;

@@ -124,6 +124,27 @@ final class HandlerScriptTest extends TestCase
         self::assertSame('log in first', $answer['body']);
     }
 
+    public function testExitInOpenRefusesTheHandshake(): void
+    {
+        $params = self::params('open', 7);
+        $params['HTTP_COOKIE'] = 'session=legacy';
+
+        $answer = $this->event($params);
+
+        self::assertSame(500, $answer['status']);
+        self::assertStringNotContainsString('unauthorized', $answer['body']);
+        self::assertStringContainsString('ended the request', (string) file_get_contents(self::$dir . '/php.log'));
+    }
+
+    public function testExitInMessageSendsNothing(): void
+    {
+        $answer = $this->event(self::params('message', 7, ['WS_OPCODE' => 'text']), 'dd');
+
+        self::assertSame(500, $answer['status']);
+        self::assertStringNotContainsString('dumped', $answer['body']);
+        self::assertStringNotContainsString('debuggers', $answer['body']);
+    }
+
     public function testMessageFanOutAndPrintedOutputIsLogged(): void
     {
         $answer = $this->event(self::params('message', 7, ['WS_OPCODE' => 'text']), 'hello 世界');

@@ -153,6 +153,23 @@ final class DispatcherTest extends TestCase
         );
     }
 
+    public function testRejectKeepsTheOtherTargetsOfAListPush(): void
+    {
+        $handler = new RecordingHandler(open: function (Server $server, Request $request): void {
+            $server->push([$request->fd, 99], 'login attempt');
+            $request->reject(401);
+        });
+
+        $response = $this->dispatch(Env::open(7), $handler);
+
+        self::assertSame(401, $response->status);
+        self::assertSame(
+            [[['op' => 'push', 'fds' => [99], 'data' => 'login attempt', 'opcode' => 'text']]],
+            $this->control->actions(),
+            'the admin (99) still hears of it; only the refused connection is taken out'
+        );
+    }
+
     public function testThrowingRejectedRefusesTheHandshake(): void
     {
         $handler = new RecordingHandler(open: static function (): void {
@@ -326,7 +343,9 @@ final class DispatcherTest extends TestCase
 
     public function testABadControlAddressIsReportedAnd500(): void
     {
-        $env = Environment::fromServer(['WS_EVENT' => 'message', 'WS_FD' => '7', 'PHPBRIDGE_CONTROL' => 'nonsense']);
+        $env = Environment::fromServer([
+            'WS_EVENT' => 'message', 'WS_FD' => '7', 'PHPBRIDGE_CONTROL' => 'nonsense', 'PHPBRIDGE_TOKEN' => Env::TOKEN,
+        ]);
 
         $response = (new Dispatcher($env))->dispatch(new RecordingHandler());
 

@@ -144,14 +144,16 @@ final class EnvelopeTest extends TestCase
         );
     }
 
-    public function testAnEmptyReplyNeedsTheEnvelope(): void
+    public function testAnEmptyMessageToItselfIsAPushAction(): void
     {
         $envelope = new Envelope(7);
         $envelope->add($this->push(7, ''));
 
         $response = $envelope->render();
 
-        self::assertSame('{"reply":{"data":"","opcode":"text"}}', $response->body);
+        // Not a reply: phpbridge sends nothing for an empty reply, and an
+        // empty message is still a message (Swoole sends the empty frame).
+        self::assertSame('{"actions":[{"op":"push","fd":7,"data":"","opcode":"text"}]}', $response->body);
         self::assertSame('application/vnd.phpbridge+json', $response->headers['Content-Type']);
     }
 
@@ -166,7 +168,8 @@ final class EnvelopeTest extends TestCase
 
         self::assertSame(
             '{"reply":{"data":"x","opcode":"text"},"actions":['
-            . '{"op":"push","fds":[8,9,10],"data":"x","opcode":"text"},'
+            . '{"op":"push","fds":[8,9],"data":"x","opcode":"text"},'
+            . '{"op":"push","fds":[10,8],"data":"x","opcode":"text"},' // 8 gets it twice, as asked
             . '{"op":"push","fd":11,"data":"y","opcode":"text"}]}',
             $envelope->render()->body
         );

@@ -66,6 +66,23 @@ final class ServerTest extends TestCase
         );
     }
 
+    public function testTokenReadFromAFileLosesItsNewline(): void
+    {
+        $transport = new FakeTransport();
+        $server = new Server('unix:/tmp/x.sock', "secret-token-0123456789\n", 1.0, $transport);
+
+        $server->push(7, 'hi');
+
+        self::assertSame('Bearer secret-token-0123456789', $transport->requests[0]['headers']['Authorization']);
+    }
+
+    public function testTokenWithALineBreakInsideIsRefused(): void
+    {
+        $this->expectException(\PhpBridge\Exception\ConfigurationException::class);
+        $this->expectExceptionMessage('control character');
+        new Server('unix:/tmp/x.sock', "secret\r\nX-Evil: 1", 1.0, new FakeTransport());
+    }
+
     /** @return array<string, array{\Closure(Server): mixed, array<string, mixed>, array<string, mixed>, mixed}> */
     public static function methods(): array
     {
