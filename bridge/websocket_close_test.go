@@ -166,15 +166,7 @@ func TestWebSocketProtocolViolations(t *testing.T) {
 func TestWebSocketClientGoneDuringOpen(t *testing.T) {
 	a := startWSApp(t, 2, nil)
 	for range 3 {
-		nc, err := net.Dial("tcp", a.Addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = nc.Write([]byte("GET /ws?slowopen=1 HTTP/1.1\r\nHost: " + a.Addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"))
-		time.Sleep(50 * time.Millisecond) // PHP is in the open event now
-		nc.(*net.TCPConn).SetLinger(0)    // RST: the bridge's writes fail at once
-		nc.Close()
+		vanishDuringOpen(t, a, "slowopen=1")
 	}
 	waitUntil(t, 10*time.Second, "three close events", func() bool {
 		n := 0
@@ -199,15 +191,7 @@ func TestWebSocketClientGoneDuringOpen(t *testing.T) {
 func TestWebSocketClientGoneDuringOpenStillRunsOpenActions(t *testing.T) {
 	a := startWSApp(t, 2, nil)
 	other, _ := a.dial("", nil)
-	nc, err := net.Dial("tcp", a.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = nc.Write([]byte("GET /ws?slowopen=1&announce=1 HTTP/1.1\r\nHost: " + a.Addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"))
-	time.Sleep(50 * time.Millisecond) // PHP is in the open event now
-	nc.(*net.TCPConn).SetLinger(0)
-	nc.Close()
+	vanishDuringOpen(t, a, "slowopen=1&announce=1")
 	_ = other.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, msg, err := other.ReadMessage()
 	if err != nil {
@@ -219,4 +203,19 @@ func TestWebSocketClientGoneDuringOpenStillRunsOpenActions(t *testing.T) {
 	waitUntil(t, 10*time.Second, "the lost client's close event", func() bool {
 		return len(a.closes(strings.TrimPrefix(string(msg), "joined "))) == 1
 	})
+}
+
+// vanishDuringOpen sends an upgrade request with query and resets the
+// connection while PHP runs its (slow) open event.
+func vanishDuringOpen(t *testing.T, a *wsApp, query string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", a.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = nc.Write([]byte("GET /ws?" + query + " HTTP/1.1\r\nHost: " + a.Addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"))
+	time.Sleep(50 * time.Millisecond)  // PHP is in the open event now
+	_ = nc.(*net.TCPConn).SetLinger(0) // RST: the bridge's writes fail at once
+	nc.Close()
 }

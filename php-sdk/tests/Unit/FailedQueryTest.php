@@ -45,6 +45,23 @@ final class FailedQueryTest extends TestCase
         };
     }
 
+    /**
+     * batchAroundAQuery: push(1), a query whose failure is caught, push(3).
+     *
+     * @return list<array<string, mixed>>
+     */
+    private static function batchAroundAQuery(Server $server): array
+    {
+        return $server->batch(function (Server $s): void {
+            $s->push(1, 'a');
+            try {
+                $s->exist(2);
+            } catch (PhpBridgeException) {
+            }
+            $s->push(3, 'b');
+        });
+    }
+
     public function testWritesBeforeAnUnreachableQueryStayOnTheResponse(): void
     {
         $server = new Server(Env::CONTROL, Env::TOKEN, 1.0, self::failingOnce(
@@ -75,14 +92,7 @@ final class FailedQueryTest extends TestCase
         $server = new Server(Env::CONTROL, Env::TOKEN, 1.0, self::failingOnce(
             ConnectionException::timeout(Env::CONTROL, 1.0)
         ));
-        $results = $server->batch(function (Server $s): void {
-            $s->push(1, 'a');
-            try {
-                $s->exist(2);
-            } catch (PhpBridgeException) {
-            }
-            $s->push(3, 'b');
-        });
+        $results = self::batchAroundAQuery($server);
 
         self::assertCount(2, $results, 'one result per write');
         self::assertFalse($results[0]['ok'], 'push(1): unknown, it went with the query that timed out');
@@ -94,14 +104,7 @@ final class FailedQueryTest extends TestCase
         $server = new Server(Env::CONTROL, Env::TOKEN, 1.0, self::failingOnce(
             ConnectionException::unreachable(Env::CONTROL, 'connect: Connection refused')
         ));
-        $results = $server->batch(function (Server $s): void {
-            $s->push(1, 'a');
-            try {
-                $s->exist(2);
-            } catch (PhpBridgeException) {
-            }
-            $s->push(3, 'b');
-        });
+        $results = self::batchAroundAQuery($server);
 
         self::assertCount(2, $results);
         self::assertTrue($results[0]['ok'] && $results[1]['ok'], 'both writes sent at the end of the batch');
