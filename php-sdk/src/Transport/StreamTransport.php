@@ -14,6 +14,10 @@ use PhpBridge\Exception\ConnectionException;
  */
 final class StreamTransport implements Transport
 {
+    /** when the current call must be over (microtime), so that a bridge
+     * answering in small pieces cannot stretch it past the timeout */
+    private float $deadline = 0.0;
+
     public function __construct(
         private readonly Address $address,
         private readonly float $timeout = 3.0,
@@ -22,6 +26,7 @@ final class StreamTransport implements Transport
 
     public function post(string $path, array $headers, string $body): HttpResponse
     {
+        $this->deadline = microtime(true) + $this->timeout;
         $stream = $this->connect();
         try {
             $this->write($stream, $this->encode($path, $headers, $body));
@@ -49,9 +54,24 @@ final class StreamTransport implements Transport
             }
             throw ConnectionException::unreachable((string) $this->address, sprintf('connect: %s', $error));
         }
-        $seconds = (int) floor($this->timeout);
-        stream_set_timeout($stream, $seconds, (int) (($this->timeout - $seconds) * 1_000_000));
+        $this->arm($stream);
         return $stream;
+    }
+
+    /**
+     * arm gives the next read or write what is left of the call's timeout;
+     * none left is a timeout.
+     *
+     * @param resource $stream
+     */
+    private function arm($stream): void
+    {
+        $left = $this->deadline - microtime(true);
+        if ($left <= 0) {
+            throw ConnectionException::timeout((string) $this->address, $this->timeout);
+        }
+        $seconds = (int) floor($left);
+        stream_set_timeout($stream, $seconds, max(1, (int) (($left - $seconds) * 1_000_000)));
     }
 
     /** @param array<string, string> $headers */
@@ -68,6 +88,7 @@ final class StreamTransport implements Transport
     private function write($stream, string $data): void
     {
         while ($data !== '') {
+            $this->arm($stream);
             $n = @fwrite($stream, $data);
             if ($n === false || $n === 0) {
                 $this->failed($stream, 'write');
@@ -129,6 +150,7 @@ final class StreamTransport implements Transport
     /** @param resource $stream */
     private function line($stream): string
     {
+        $this->arm($stream);
         $line = fgets($stream);
         if ($line === false) {
             $this->failed($stream, 'read');
@@ -141,6 +163,7 @@ final class StreamTransport implements Transport
     {
         $data = '';
         while (strlen($data) < $length) {
+            $this->arm($stream);
             $chunk = fread($stream, $length - strlen($data));
             if ($chunk === false || ($chunk === '' && (feof($stream) || $this->timedOut($stream)))) {
                 $this->failed($stream, 'read');
@@ -155,6 +178,7 @@ final class StreamTransport implements Transport
     {
         $data = '';
         while (!feof($stream)) {
+            $this->arm($stream);
             $chunk = fread($stream, 65536);
             if ($chunk === false || ($chunk === '' && $this->timedOut($stream))) {
                 $this->failed($stream, 'read');

@@ -36,4 +36,14 @@ foreach ((json_decode($body, true)['actions'] ?? []) as $action) {
         ? ['ok' => true, 'sent' => isset($action['fds']) ? count($action['fds']) : 1]
         : ['ok' => true];
 }
-echo json_encode(['ok' => true, 'results' => $results]);
+$answer = (string) json_encode(['ok' => true, 'results' => $results]);
+if (isset($mode['trickle_ms'])) {
+    // the answer in small pieces, each well within a per-read timeout
+    foreach (str_split(str_repeat(' ', 64) . $answer, 16) as $piece) {
+        echo $piece;
+        flush();
+        usleep((int) ($mode['trickle_ms'] * 1000));
+    }
+    return;
+}
+echo $answer;

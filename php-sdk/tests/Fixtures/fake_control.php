@@ -6,7 +6,7 @@
  * with <address> "unix:/path" or "tcp:127.0.0.1:0". It records every
  * request as it came off the wire (FakeControlServer reads them) and
  * answers as <dir>/mode.json says: status, body or automatic results,
- * framing (length, chunked, eof), delay, or hanging up.
+ * framing (length, chunked, eof), delay, trickling, or hanging up.
  */
 
 declare(strict_types=1);
@@ -81,7 +81,17 @@ $answer = static function (string $dir, int $connection, $socket, array $request
         $wire = $head . 'Content-Length: ' . strlen($body) . "\r\n\r\n" . $body;
     }
     stream_set_blocking($socket, true);
-    fwrite($socket, $wire);
+    if (isset($mode['trickle_ms'])) {
+        // an answer in small pieces, each well within a per-read timeout
+        foreach (str_split($wire, 16) as $piece) {
+            if (@fwrite($socket, $piece) === false) {
+                break;
+            }
+            usleep((int) ($mode['trickle_ms'] * 1000));
+        }
+    } else {
+        fwrite($socket, $wire);
+    }
     stream_set_blocking($socket, false);
     return $framing !== 'eof' && stripos($request['head'], "\r\nconnection: close") === false;
 };

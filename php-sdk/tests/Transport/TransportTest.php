@@ -202,6 +202,21 @@ final class TransportTest extends TestCase
         usleep(700_000); // let the fake finish the slow answer before the next test
     }
 
+    /** @dataProvider transports */
+    public function testTimeoutBoundsTheWholeCallNotEachRead(string $transport, string $kind): void
+    {
+        // ~10 pieces 100 ms apart: every read is quick, the answer is not.
+        $server = $this->server($transport, $kind, ['trickle_ms' => 100], 0.3);
+
+        try {
+            $server->exist(1);
+            self::fail('a trickled answer outlasted the 0.3 s timeout without an exception');
+        } catch (ConnectionException $e) {
+            self::assertStringContainsString('did not answer within 0.3 s', $e->getMessage());
+        }
+        usleep(1_500_000); // let the fake finish trickling before the next test
+    }
+
     /** @return array<string, array{string, string}> */
     public static function rawFramings(): array
     {
