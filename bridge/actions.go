@@ -47,7 +47,12 @@ func okResult(kv ...any) result {
 	return r
 }
 
+// maxNameBytes bounds a group name or uid: a uid travels to PHP in WS_UID
+// on every event, and both are map keys held for the connection's life.
+const maxNameBytes = 1024
+
 var (
+	errSessionTooLarge  = fmt.Errorf("the session is over %d bytes of JSON (it is sent to PHP with every event)", maxSessionBytes)
 	errSessionNotObject = errors.New("session must be a JSON object")
 	notFound            = result{"ok": false, "error": "not found"}
 )
@@ -148,6 +153,9 @@ func (x *actor) run(a *action) result {
 	case "joinGroup", "leaveGroup":
 		if a.Group == nil || *a.Group == "" {
 			return fail("%s needs a non-empty group", a.Op)
+		}
+		if len(*a.Group) > maxNameBytes {
+			return fail("%s: group names are at most %d bytes", a.Op, maxNameBytes)
 		}
 		return x.each(a, func(fd uint64) bool {
 			if a.Op == "joinGroup" {
@@ -338,6 +346,9 @@ func uidString(raw json.RawMessage) (string, error) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Errorf("uid: %v", err)
+		}
+		if len(s) > maxNameBytes {
+			return "", fmt.Errorf("uid: at most %d bytes", maxNameBytes)
 		}
 		return s, nil
 	}

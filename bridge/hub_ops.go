@@ -61,8 +61,10 @@ func (h *wsHub) established(fd uint64) (exists, open bool) {
 func (h *wsHub) liveFDs() []uint64 {
 	h.mu.Lock()
 	out := make([]uint64, 0, len(h.conns))
-	for fd := range h.conns {
-		out = append(out, fd)
+	for fd, c := range h.conns {
+		if !c.leaving.Load() {
+			out = append(out, fd)
+		}
 	}
 	h.mu.Unlock()
 	slices.Sort(out)

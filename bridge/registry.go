@@ -27,7 +27,13 @@ type fdState struct {
 	groups      map[string]struct{}
 	uid         string
 	session     json.RawMessage // a JSON object, or nil
+	leaving     bool            // its close event is queued: out of every group and uid
 }
+
+// maxSessionBytes bounds a connection's session (JSON): it travels to PHP
+// in a FastCGI param (WS_SESSION) on every event, and PHP-FPM refuses a
+// param near 64 KiB, which would make every later event fail.
+const maxSessionBytes = 32 << 10
 
 func newRegistry() *registry {
 	return &registry{
@@ -80,12 +86,33 @@ func removeMember(index map[string]map[uint64]struct{}, key string, fd uint64) {
 	}
 }
 
-// joinGroup reports false when fd is unknown.
-func (r *registry) joinGroup(fd uint64, group string) bool {
+// leaving takes a connection whose close event is queued out of its groups
+// and uid, as GatewayWorker does before onClose: counts and isUidOnline in
+// the close handler no longer include it, while the handler still gets its
+// uid and session (WS_UID, WS_SESSION) and getClientInfo still lists them.
+// Later joins and binds for it are refused.
+func (r *registry) leaving(fd uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.fds[fd]
 	if st == nil {
+		return
+	}
+	st.leaving = true
+	for g := range st.groups {
+		removeMember(r.groups, g, fd)
+	}
+	if st.uid != "" {
+		removeMember(r.uids, st.uid, fd)
+	}
+}
+
+// joinGroup reports false when fd is unknown or leaving.
+func (r *registry) joinGroup(fd uint64, group string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.fds[fd]
+	if st == nil || st.leaving {
 		return false
 	}
 	if st.groups == nil {
@@ -155,7 +182,7 @@ func (r *registry) bindUid(fd uint64, uid string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.fds[fd]
-	if st == nil {
+	if st == nil || st.leaving {
 		return false
 	}
 	if st.uid != "" {
@@ -222,6 +249,9 @@ func (r *registry) setSession(fd uint64, session json.RawMessage, merge bool) (f
 	b, err := json.Marshal(incoming)
 	if err != nil {
 		return true, err
+	}
+	if len(b) > maxSessionBytes {
+		return true, errSessionTooLarge
 	}
 	st.session = b
 	return true, nil

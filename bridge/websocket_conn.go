@@ -27,6 +27,7 @@ type wsConn struct {
 	fd       uint64
 	params   []byte          // the upgrade request's CGI params, encoded
 	lastRead atomic.Int64    // unix seconds of the last frame read (control API info)
+	leaving  atomic.Bool     // its close event is queued: no longer counted or sent to
 	ws       *websocket.Conn // nil when the client vanished during the handshake
 	br       *bufio.Reader   // ws's read buffer
 	rc       syscall.RawConn // the socket, to park on it (waitReadable); nil for TLS

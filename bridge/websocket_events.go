@@ -60,6 +60,7 @@ func (c *wsConn) enqueue(ev *wsEvent) {
 	}
 	if ev.kind == wsClose {
 		c.closeQueued = true
+		c.leaving.Store(true)
 	}
 	c.queue = append(c.queue, ev)
 	if n := int64(len(c.queue)); ev.kind == wsMessage && n > c.hub.stats.maxQueued.Load() {
@@ -68,6 +69,9 @@ func (c *wsConn) enqueue(ev *wsEvent) {
 	start := !c.running
 	c.running = true
 	c.mu.Unlock()
+	if ev.kind == wsClose {
+		c.hub.s.reg.leaving(c.fd) // out of its groups and uid before onClose runs
+	}
 	if start {
 		c.hub.workers.run(c)
 	}

@@ -81,12 +81,10 @@ type Request struct {
 	// met a stale pooled connection be retried once.
 	Body io.Reader
 	// Idempotent says the request may run twice (GET, HEAD, PUT, DELETE,
-	// …): it is then also retried when PHP-FPM closed a reused connection
-	// after taking the whole request but before answering, which is either
-	// a stale connection or a script that died before its first output.
-	// Without it (POST, PATCH, every WebSocket event) a request is retried
-	// only when PHP-FPM certainly did not read all of it, as nginx does not
-	// pass a non-idempotent request to the next upstream once sent.
+	// …): it is then always retried when PHP-FPM closed a reused connection
+	// before answering. Any other request (POST, PATCH, every WebSocket
+	// event) is retried only when PHP-FPM certainly did not read it, or
+	// closed within staleWindow — see Do.
 	Idempotent bool
 }
 
@@ -147,15 +145,23 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			return nil, err
 		}
 		resp := newResponse(c, cn, ctx)
+		started := time.Now()
 		err = resp.start(req)
 		if err == nil {
 			return resp, nil
 		}
 		// abandon waits for the body writer, so the rewind below is safe.
-		resp.abandon()
-		unread := notRead(err)
-		retry := reused && attempt == 0 && !resp.received && ctx.Err() == nil &&
-			(unread || req.Idempotent && errors.Is(err, ErrProtocol)) && rewind(req.Body)
+		bodyErr := resp.abandon()
+		received := resp.received
+		unread := notRead(err) || bodyErr != nil && notRead(bodyErr)
+		// A child recycled by pm.max_requests sends its last answer, then
+		// shuts the connection down and reads away whatever arrives: a
+		// request that lands in between gets EOF, unanswered and unrun. A
+		// script that ran and died looks the same on the wire, but is not
+		// that quick; only an idempotent request is retried after longer.
+		dropped := errors.Is(err, errClosedUnanswered) && (req.Idempotent || time.Since(started) < staleWindow)
+		retry := reused && attempt == 0 && !received && ctx.Err() == nil &&
+			(unread || dropped) && rewind(req.Body)
 		if !retry {
 			c.releaseSlot()
 			if unread && ctx.Err() == nil {
@@ -165,6 +171,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		}
 	}
 }
+
+// staleWindow is how soon after a request is sent an unanswered close
+// still counts as a stale connection rather than a script that died.
+const staleWindow = time.Second
 
 // notRead reports whether PHP-FPM closed the connection without reading
 // the whole request, so the script cannot have run: the request write hit

@@ -52,6 +52,26 @@ func (c *conn) alive() bool {
 	return err == nil && alive
 }
 
+// pendingError returns the socket's pending error (SO_ERROR), if any: a
+// reset that arrived after the peer's FIN, which a read does not report.
+func (c *conn) pendingError() error {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var soerr int
+	if err := rc.Control(func(fd uintptr) {
+		soerr, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	}); err != nil || soerr == 0 {
+		return nil
+	}
+	return syscall.Errno(soerr)
+}
+
 func (c *conn) close() { _ = c.nc.Close() }
 
 // sendAbort writes FCGI_ABORT_REQUEST, best effort, before the connection is

@@ -23,6 +23,10 @@ var (
 	ErrClosed = errors.New("fastcgi: client closed")
 )
 
+// errClosedUnanswered marks a connection PHP-FPM closed before sending a
+// byte of the answer (see Client.Do's retry rule).
+var errClosedUnanswered = errors.New("closed before any answer")
+
 // ProtocolError carries what was wrong with PHP-FPM's output. It wraps
 // ErrProtocol.
 type ProtocolError struct {

@@ -421,6 +421,17 @@ func (r *Response) ioError(err error, doing string) error {
 		return fmt.Errorf("%w: no answer within %s while %s", ErrTimeout, r.client.cfg.ReadTimeout, doing)
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		if !r.received {
+			// The FIN came first, so the read says EOF; if our request then
+			// met a socket PHP-FPM had already closed, its RST is pending as
+			// the socket error: PHP never read the request.
+			if serr := r.cn.pendingError(); serr != nil {
+				return &ProtocolError{Reason: "php-fpm had closed the connection before the request arrived", Err: serr}
+			}
+		}
+		if !r.received {
+			return &ProtocolError{Reason: "php-fpm closed the connection while " + doing, Err: errClosedUnanswered}
+		}
 		return &ProtocolError{Reason: "php-fpm closed the connection while " + doing}
 	}
 	return &ProtocolError{Reason: doing + ": " + err.Error(), Err: err}
@@ -538,20 +549,23 @@ func (r *Response) Close() {
 			r.cn.sendAbort()
 		}
 		r.cn.close()
-		r.waitBody()
+		_ = r.waitBody()
 	}
 	c.releaseSlot()
 	r.release()
 }
 
-// abandon drops the connection of a failed attempt without releasing the slot.
-func (r *Response) abandon() {
+// abandon drops the connection of a failed attempt without releasing the
+// slot. It returns the body writer's error, if one ran: a write that found
+// the socket closed (EPIPE) proves PHP-FPM did not read the request.
+func (r *Response) abandon() (bodyErr error) {
 	if r.stopCtx != nil {
 		r.stopCtx()
 	}
 	r.cn.close()
-	r.waitBody()
+	bodyErr = r.waitBody()
 	r.release()
+	return bodyErr
 }
 
 // waitBody waits, once the connection is closed, for the goroutine that
@@ -560,11 +574,13 @@ func (r *Response) abandon() {
 // Close returns. Its writes fail at once on the closed connection; a read
 // of the body (an upload still arriving) ends with that stream's own
 // deadline.
-func (r *Response) waitBody() {
-	if r.bodyDone != nil {
-		<-r.bodyDone
-		r.bodyDone = nil
+func (r *Response) waitBody() error {
+	if r.bodyDone == nil {
+		return nil
 	}
+	err := <-r.bodyDone
+	r.bodyDone = nil
+	return err
 }
 
 func (r *Response) release() {

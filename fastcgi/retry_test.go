@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/phpbridge/phpbridge/fastcgi"
 )
@@ -68,9 +69,11 @@ func answer(body string) []byte {
 }
 
 // diesOnSecondRequest is a fake whose first connection reads the second
-// request whole (PHP ran it) and then dies without answering: a segfault,
-// request_terminate_timeout, the OOM killer.
-func diesOnSecondRequest(seen *atomic.Int32) func(int, net.Conn) {
+// request whole and, after runFor, closes without answering: with a long
+// runFor a script that ran and died (a segfault, request_terminate_timeout,
+// the OOM killer); with none a child recycled by pm.max_requests reading
+// away a request that arrived after its last answer.
+func diesOnSecondRequest(seen *atomic.Int32, runFor time.Duration) func(int, net.Conn) {
 	return func(conn int, c net.Conn) {
 		for req := 1; ; req++ {
 			if _, err := readStdin(c); err != nil {
@@ -78,6 +81,7 @@ func diesOnSecondRequest(seen *atomic.Int32) func(int, net.Conn) {
 			}
 			seen.Add(1)
 			if conn == 1 && req == 2 {
+				time.Sleep(runFor)
 				return
 			}
 			c.Write(answer("ok"))
@@ -104,9 +108,9 @@ func doTwice(t *testing.T, c *fastcgi.Client, idempotent bool) error {
 	return last
 }
 
-func TestNonIdempotentRequestIsNotReplayedAfterPHPTookIt(t *testing.T) {
+func TestNonIdempotentRequestIsNotReplayedAfterPHPRanIt(t *testing.T) {
 	var seen atomic.Int32
-	c := fastcgi.New(fastcgi.Config{Network: "tcp", Address: fakeTCP(t, diesOnSecondRequest(&seen))})
+	c := fastcgi.New(fastcgi.Config{Network: "tcp", Address: fakeTCP(t, diesOnSecondRequest(&seen, 1100*time.Millisecond))})
 	defer c.Close()
 	err := doTwice(t, c, false)
 	if !errors.Is(err, fastcgi.ErrProtocol) {
@@ -117,9 +121,20 @@ func TestNonIdempotentRequestIsNotReplayedAfterPHPTookIt(t *testing.T) {
 	}
 }
 
+// A request dropped unanswered at once (the recycled child's drain) never
+// ran: it is retried even when it is a POST.
+func TestRequestDroppedByARecycledChildIsRetried(t *testing.T) {
+	var seen atomic.Int32
+	c := fastcgi.New(fastcgi.Config{Network: "tcp", Address: fakeTCP(t, diesOnSecondRequest(&seen, 0))})
+	defer c.Close()
+	if err := doTwice(t, c, false); err != nil {
+		t.Fatalf("the dropped request should have been retried on a new connection: %v", err)
+	}
+}
+
 func TestIdempotentRequestIsReplayedOnce(t *testing.T) {
 	var seen atomic.Int32
-	c := fastcgi.New(fastcgi.Config{Network: "tcp", Address: fakeTCP(t, diesOnSecondRequest(&seen))})
+	c := fastcgi.New(fastcgi.Config{Network: "tcp", Address: fakeTCP(t, diesOnSecondRequest(&seen, 1100*time.Millisecond))})
 	defer c.Close()
 	if err := doTwice(t, c, true); err != nil {
 		t.Fatalf("an idempotent request should have been retried on a new connection: %v", err)
