@@ -292,9 +292,10 @@ func (x *actor) send(a *action, fds []uint64) result {
 	if err != nil {
 		return fail("%v", err)
 	}
+	excluded := excludeSet(a.Exclude)
 	sent := 0
 	for _, fd := range fds {
-		if containsFD(a.Exclude, fd) {
+		if excluded(fd) {
 			continue
 		}
 		if x.hub.pushTo(fd, pm) {
@@ -385,6 +386,19 @@ func uidList(a *action) ([]string, error) {
 		return nil, errors.New("missing uid (or uids)")
 	}
 	return out, nil
+}
+
+// excludeSet answers "is fd excluded?": by a scan for a short list, by a
+// map for a long one (a broadcast excluding thousands would be quadratic).
+func excludeSet(list []uint64) func(uint64) bool {
+	if len(list) <= 16 {
+		return func(fd uint64) bool { return containsFD(list, fd) }
+	}
+	set := make(map[uint64]struct{}, len(list))
+	for _, fd := range list {
+		set[fd] = struct{}{}
+	}
+	return func(fd uint64) bool { _, ok := set[fd]; return ok }
 }
 
 func containsFD(list []uint64, fd uint64) bool {

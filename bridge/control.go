@@ -36,6 +36,10 @@ type controlAPI struct {
 // maxControlBody bounds one control request (a batch of pushes).
 const maxControlBody = 64 << 20
 
+// maxBatchActions bounds the actions of one call: each gets a result held
+// until the answer is written, and 64 MiB of "{}" is 22 million of them.
+const maxBatchActions = 10_000
+
 func newControlAPI(cfg *Config, act *actor, log *slog.Logger) *controlAPI {
 	c := &controlAPI{token: []byte(cfg.ControlToken), act: act, log: log}
 	c.srv = &fasthttp.Server{
@@ -182,6 +186,11 @@ func (c *controlAPI) actionsEndpoint(ctx *fasthttp.RequestCtx) {
 		}
 		c.actions.Add(1)
 		writeJSON(ctx, c.act.run(&a))
+		return
+	}
+	if n := len(*batch.Actions); n > maxBatchActions {
+		ctx.SetStatusCode(fasthttp.StatusRequestEntityTooLarge)
+		writeJSON(ctx, fail("%d actions in one call; at most %d — split the batch", n, maxBatchActions))
 		return
 	}
 	results := make([]result, len(*batch.Actions))

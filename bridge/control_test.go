@@ -320,3 +320,18 @@ func TestControlAPIGroupsUidsSessions(t *testing.T) {
 		}
 	}
 }
+
+// One call carries at most maxBatchActions actions: a runaway batch is
+// refused whole rather than held as millions of results.
+func TestControlAPIBatchIsBounded(t *testing.T) {
+	a := startControlApp(t)
+	many := `{"actions":[` + strings.TrimSuffix(strings.Repeat(`{"op":"count"},`, maxBatchActions+1), ",") + `]}`
+	status, out := a.call(ctlToken, many)
+	if status != 413 || out["ok"] != false || !strings.Contains(fmt.Sprint(out["error"]), "split the batch") {
+		t.Fatalf("%d actions: %d %v", maxBatchActions+1, status, out)
+	}
+	ok := `{"actions":[` + strings.TrimSuffix(strings.Repeat(`{"op":"count"},`, maxBatchActions), ",") + `]}`
+	if status, out := a.call(ctlToken, ok); status != 200 || out["ok"] != true {
+		t.Fatalf("%d actions: %d %v", maxBatchActions, status, out)
+	}
+}

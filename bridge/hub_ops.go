@@ -38,8 +38,8 @@ func (h *wsHub) pushTo(fd uint64, pm *websocket.PreparedMessage) bool {
 // like any other.
 func (h *wsHub) disconnectFD(fd uint64, code int, reason string) bool {
 	c := h.conn(fd)
-	if c == nil {
-		return false
+	if c == nil || c.leaving.Load() {
+		return false // gone, or already closing: "false if already gone"
 	}
 	c.closeWith(code, reason)
 	return true
