@@ -74,9 +74,9 @@ final class ChatHandler implements WebSocketHandler
         if ($nick === null) {
             return;
         }
-        // The bridge forgets the connection after this event: it is still
-        // counted in its group now.
-        $online = max(0, $server->getClientCountByGroup(self::GROUP) - 1);
+        // As in GatewayWorker, the closing connection has already left its
+        // groups: the count is of those who stay.
+        $online = $server->getClientCountByGroup(self::GROUP);
         $server->sendToGroup(self::GROUP, Messages::presence('leave', $nick, $online), Frame::TEXT, [$fd]);
     }
 }
