@@ -47,6 +47,14 @@ func newControlAPI(cfg *Config, act *actor, log *slog.Logger) *controlAPI {
 		Name:               "phpbridge-control",
 		MaxRequestBodySize: maxControlBody,
 		Logger:             fasthttpLogger{log},
+		// Without the token a request cannot make the bridge read 64 MiB:
+		// the body limit drops to what a 401 needs once the headers are in.
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if c.tokenOK(h.Peek(fasthttp.HeaderAuthorization)) {
+				return fasthttp.RequestConfig{}
+			}
+			return fasthttp.RequestConfig{MaxRequestBodySize: unauthorizedBodyMax}
+		},
 	}
 	return c
 }
@@ -160,10 +168,17 @@ func (c *controlAPI) handle(ctx *fasthttp.RequestCtx) {
 
 // authorized compares the bearer token in constant time.
 func (c *controlAPI) authorized(ctx *fasthttp.RequestCtx) bool {
-	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	tok, ok := bytes.CutPrefix(h, []byte("Bearer "))
+	return c.tokenOK(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+}
+
+func (c *controlAPI) tokenOK(authorization []byte) bool {
+	tok, ok := bytes.CutPrefix(authorization, []byte("Bearer "))
 	return ok && subtle.ConstantTimeCompare(bytes.TrimSpace(tok), c.token) == 1
 }
+
+// unauthorizedBodyMax is the body a request without the right token may
+// send before it is refused.
+const unauthorizedBodyMax = 64 << 10
 
 // actionsEndpoint runs {"actions":[...]} (answering {"ok":true,"results":[...]})
 // or a single bare action (answering its result).
