@@ -21,17 +21,7 @@ func (h *wsHub) conn(fd uint64) *wsConn {
 // closing.
 func (h *wsHub) pushTo(fd uint64, pm *websocket.PreparedMessage) bool {
 	c := h.conn(fd)
-	if c == nil || c.ws == nil {
-		return false
-	}
-	c.wmu.Lock()
-	gone := c.closing || c.dead
-	c.wmu.Unlock()
-	if gone {
-		return false
-	}
-	c.sendPrepared(pm)
-	return true
+	return c != nil && c.sendPrepared(pm)
 }
 
 // disconnectFD closes fd from the server side; its close event reaches PHP

@@ -208,9 +208,11 @@ func (s *Server) requestBody(ctx *fasthttp.RequestCtx) (io.Reader, int64, func()
 	switch {
 	case cl == 0:
 		return nil, 0, nil, nil
-	case cl > 0 && cl < inlineBodyMax:
+	case cl > 0 && cl <= fastcgi.InlineBodyMax:
 		// Not ctx.Request.Body(): with a stream it returns what arrived,
-		// or a read error's text, as if it were the body.
+		// or a read error's text, as if it were the body. Up to
+		// InlineBodyMax the client sends it before Do returns, so a buffer
+		// of this handler's is safe; larger bodies are spooled.
 		b := make([]byte, cl)
 		if n, err := io.ReadFull(stream, b); err != nil {
 			return nil, 0, nil, fmt.Errorf("%w: %d of %d bytes: %v", errBodyIncomplete, n, cl, err)
@@ -219,12 +221,6 @@ func (s *Server) requestBody(ctx *fasthttp.RequestCtx) (io.Reader, int64, func()
 	}
 	return s.spool(stream, int64(cl))
 }
-
-// inlineBodyMax is one byte over the largest body that fits one
-// FCGI_STDIN record, which the FastCGI client writes with the params
-// before Do returns; bigger ones are written while PHP answers, so they
-// must not live in memory the handler frees (spool).
-const inlineBodyMax = 1 << 16
 
 // spool copies a body to memory, then to an unlinked temp file once it
 // outgrows memoryBodyMax. want is its Content-Length, or -1 when chunked.

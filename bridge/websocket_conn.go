@@ -273,8 +273,8 @@ func (m wsOutbound) release() {
 // 100 KiB, not 1 GiB. A writer goroutine is started if none runs. A client
 // whose send queue is full is disconnected (1008): it is not reading, and
 // buffering for it would grow without bound.
-func (c *wsConn) sendPrepared(pm *websocket.PreparedMessage) {
-	c.queueOut(wsOutbound{kind: websocket.TextMessage, prepared: pm}, false)
+func (c *wsConn) sendPrepared(pm *websocket.PreparedMessage) bool {
+	return c.queueOut(wsOutbound{kind: websocket.TextMessage, prepared: pm}, false)
 }
 
 // sendNow is send for the connection's own event worker: when no writer
@@ -284,16 +284,19 @@ func (c *wsConn) sendNow(kind int, data *bytes.Buffer) {
 	c.queueOut(wsOutbound{kind: kind, data: data}, true)
 }
 
-func (c *wsConn) queueOut(m wsOutbound, inline bool) {
+// queueOut queues m for the writer; false when the connection is closing
+// or gone (m is dropped). A client over its send queue is disconnected,
+// its message counted as handed over.
+func (c *wsConn) queueOut(m wsOutbound, inline bool) bool {
 	if c.ws == nil {
 		m.release()
-		return
+		return false
 	}
 	c.wmu.Lock()
 	if c.closing || c.dead {
 		c.wmu.Unlock()
 		m.release()
-		return
+		return false
 	}
 	if len(c.out) >= c.hub.cfg.WSSendQueueSize {
 		c.wmu.Unlock()
@@ -301,7 +304,7 @@ func (c *wsConn) queueOut(m wsOutbound, inline bool) {
 		c.hub.log.Warn("websocket client does not read; disconnecting", "fd", c.fd,
 			"queued", c.hub.cfg.WSSendQueueSize, "hint", "raise ws-send-queue-size if bursts are legitimate")
 		c.abort(closePolicy, "send queue full")
-		return
+		return true
 	}
 	start := c.pushLocked(m)
 	c.wmu.Unlock()
@@ -311,6 +314,7 @@ func (c *wsConn) queueOut(m wsOutbound, inline bool) {
 	case start:
 		go c.writeLoop()
 	}
+	return true
 }
 
 // writeInline writes the one frame that started the writer, then hands

@@ -150,9 +150,9 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		if err == nil {
 			return resp, nil
 		}
+		received := resp.received // before abandon, which recycles resp
 		// abandon waits for the body writer, so the rewind below is safe.
 		bodyErr := resp.abandon()
-		received := resp.received
 		unread := notRead(err) || bodyErr != nil && notRead(bodyErr)
 		// A child recycled by pm.max_requests sends its last answer, then
 		// shuts the connection down and reads away whatever arrives: a

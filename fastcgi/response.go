@@ -71,11 +71,12 @@ func (r *Response) start(req *Request) error {
 	return r.readHeaders()
 }
 
-// inlineBodyMax is the largest in-memory body written in the same syscall as
-// the params. Larger or streamed bodies are written by a goroutine while the
-// response is read, so a script that answers before reading all of its input
-// cannot deadlock the two sides.
-const inlineBodyMax = maxContent
+// InlineBodyMax is the largest in-memory body (a Request.Body with a Len
+// method) written in the same syscall as the params, before Do returns.
+// Larger or streamed bodies are written by a goroutine while the response
+// is read, so a script that answers before reading all of its input cannot
+// deadlock the two sides; such a body must stay valid until Close.
+const InlineBodyMax = maxContent
 
 func (r *Response) writeRequest(req *Request) error {
 	cn := r.cn
@@ -85,7 +86,7 @@ func (r *Response) writeRequest(req *Request) error {
 	}
 	b = appendHeader(b, typeParams, requestID, 0)
 	inline := req.Body == nil
-	if lr, ok := req.Body.(interface{ Len() int }); ok && lr.Len() <= inlineBodyMax {
+	if lr, ok := req.Body.(interface{ Len() int }); ok && lr.Len() <= InlineBodyMax {
 		inline = true
 		if n := lr.Len(); n > 0 {
 			b = appendHeader(b, typeStdin, requestID, n)
@@ -428,8 +429,6 @@ func (r *Response) ioError(err error, doing string) error {
 			if serr := r.cn.pendingError(); serr != nil {
 				return &ProtocolError{Reason: "php-fpm had closed the connection before the request arrived", Err: serr}
 			}
-		}
-		if !r.received {
 			return &ProtocolError{Reason: "php-fpm closed the connection while " + doing, Err: errClosedUnanswered}
 		}
 		return &ProtocolError{Reason: "php-fpm closed the connection while " + doing}
